@@ -1,0 +1,38 @@
+# Flywheel's entry points. `make demo` and `make test` set everything up on a fresh machine.
+SHELL := /bin/bash
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export DO_NOT_TRACK := 1
+
+# The demo keeps to its own folder, so it never touches a warehouse configured in .env.
+DEMO_DIR := $(CURDIR)/data/demo
+DEMO_ENV := FLYWHEEL_RAW_DIR=$(DEMO_DIR)/raw FLYWHEEL_WAREHOUSE=$(DEMO_DIR)/flywheel.duckdb \
+	FLYWHEEL_OUTBOX_DIR=$(DEMO_DIR)/outbox FLYWHEEL_EMAIL_BACKEND=outbox DBT_TARGET=duckdb
+
+.PHONY: setup demo test ui lint format
+
+setup: .venv/.synced
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null || python3 -m pip install --quiet uv
+	uv sync --frozen
+	@touch $@
+
+demo: setup  ## Generate demo data and run the whole pipeline on DuckDB
+	rm -rf $(DEMO_DIR)
+	$(DEMO_ENV) uv run --frozen flywheel generate
+	$(DEMO_ENV) uv run --frozen flywheel run
+
+test: setup  ## Run the test suite
+	uv run --frozen pytest
+
+ui: setup  ## Open the Dagster UI on the demo warehouse
+	$(DEMO_ENV) uv run --frozen dagster dev -m orchestration.definitions
+
+lint: setup
+	uv run --frozen ruff check .
+	uv run --frozen ruff format --check .
+	uv run --frozen sqlfluff lint dbt_project/models
+
+format: setup
+	uv run --frozen ruff check --fix .
+	uv run --frozen ruff format .

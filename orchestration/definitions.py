@@ -1,0 +1,23 @@
+"""Assembles Flywheel's Dagster definitions; each piece is defined next to its code."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.dbt.assets import flywheel_dbt_models
+from orchestration.dbt.project import flywheel_dbt
+from orchestration.ingestion.assets import raw_tables
+from orchestration.jobs import daily_build
+from orchestration.resources import RawDirectory, Warehouse
+from orchestration.settings import get_settings
+
+get_settings()  # publishes the resolved configuration for the EnvVar resources below
+
+defs = dg.Definitions(
+    assets=[raw_tables, flywheel_dbt_models],
+    jobs=[daily_build],
+    resources={
+        "warehouse": Warehouse(path=dg.EnvVar("FLYWHEEL_WAREHOUSE")),
+        "raw_directory": RawDirectory(path=dg.EnvVar("FLYWHEEL_RAW_DIR")),
+        "dbt": DbtCliResource(project_dir=flywheel_dbt),
+    },
+)

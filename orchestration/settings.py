@@ -1,0 +1,42 @@
+"""Flywheel's configuration: one settings object, read once from the environment and `.env`."""
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    raw_dir: Path = Field(REPO_ROOT / "data" / "raw", alias="FLYWHEEL_RAW_DIR")
+    warehouse: Path = Field(REPO_ROOT / "warehouse" / "flywheel.duckdb", alias="FLYWHEEL_WAREHOUSE")
+    email_backend: Literal["outbox", "sendgrid"] = Field("outbox", alias="FLYWHEEL_EMAIL_BACKEND")
+    outbox_dir: Path = Field(REPO_ROOT / "outbox", alias="FLYWHEEL_OUTBOX_DIR")
+    sendgrid_api_key: SecretStr | None = Field(None, alias="SENDGRID_API_KEY")
+    sendgrid_api_host: str = Field("https://api.sendgrid.com", alias="SENDGRID_API_HOST")
+    dbt_target: Literal["duckdb", "postgres"] = Field("duckdb", alias="DBT_TARGET")
+
+    def export_environment(self) -> None:
+        """Publish the resolved settings to the environment, where dbt's profile and Dagster's
+        `EnvVar` resources read them.
+
+        Paths are made absolute: dbt resolves a relative DuckDB path against its own working
+        directory, which differs between the CLI, Dagster and tests.
+        """
+        os.environ["FLYWHEEL_RAW_DIR"] = str(self.raw_dir.resolve())
+        os.environ["FLYWHEEL_WAREHOUSE"] = str(self.warehouse.resolve())
+        os.environ["DBT_TARGET"] = self.dbt_target
+        os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    settings = Settings()
+    settings.export_environment()
+    return settings
