@@ -123,7 +123,8 @@ def load_file(
             [relative],
         ).fetchone()[0]
         con.execute(
-            f"insert into {LEDGER} values (?, ?, ?, ?, cast(now() at time zone 'UTC' as timestamp))",
+            f"insert into {LEDGER} "
+            "values (?, ?, ?, ?, cast(now() at time zone 'UTC' as timestamp))",
             [table.name, relative, digest, rows],
         )
         con.execute("commit")
