@@ -1,6 +1,8 @@
 """Flywheel's configuration: one settings object, read once from the environment and `.env`."""
 
 import os
+import shutil
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -32,6 +34,10 @@ class Settings(BaseSettings):
         os.environ["FLYWHEEL_RAW_DIR"] = str(self.raw_dir.resolve())
         os.environ["FLYWHEEL_WAREHOUSE"] = str(self.warehouse.resolve())
         os.environ["DBT_TARGET"] = self.dbt_target
+        # `.venv/bin/flywheel` works without activating the venv: dagster-dbt looks for the
+        # `dbt` executable on PATH, and it sits next to this interpreter.
+        if shutil.which("dbt") is None:
+            os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
         os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
