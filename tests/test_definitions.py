@@ -11,8 +11,8 @@ def test_definitions_load():
 
 def test_dbt_sources_line_up_with_the_ingestion_assets():
     graph = defs.resolve_asset_graph()
-    staged_events = dg.AssetKey(["stg_product__events"])
-    base_events = dg.AssetKey(["base_product__events"])
+    staged_events = dg.AssetKey(["staging", "stg_product__events"])
+    base_events = dg.AssetKey(["staging", "base_product__events"])
     assert dg.AssetKey(["raw", "events"]) in graph.get(base_events).parent_keys
     assert base_events in graph.get(staged_events).parent_keys
 
@@ -20,8 +20,8 @@ def test_dbt_sources_line_up_with_the_ingestion_assets():
 def test_one_group_per_layer():
     specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
     assert specs[dg.AssetKey(["raw", "events"])].group_name == "raw"
-    assert specs[dg.AssetKey(["stg_product__events"])].group_name == "staging"
-    assert specs[dg.AssetKey(["fct_data_quarantine"])].group_name == "marts"
+    assert specs[dg.AssetKey(["staging", "stg_product__events"])].group_name == "staging"
+    assert specs[dg.AssetKey(["marts", "fct_data_quarantine"])].group_name == "marts"
     assert {spec.group_name for spec in specs.values()} >= {"raw", "staging", "marts", "seeds"}
 
 

@@ -1,0 +1,46 @@
+{#-
+    Helper functions some adapters need, created by the `on-run-start` hook of
+    dbt_project.yml on every dbt invocation (idempotent: create or replace).
+
+    PostgreSQL 15 has no try_cast and no `IS JSON`: these plpgsql functions return null
+    instead of raising on bad input. They live in the target schema. Other adapters need
+    nothing, so the hook runs a no-op there.
+-#}
+{% macro create_udfs() -%}
+    {{ return(adapter.dispatch('create_udfs', 'flywheel')()) }}
+{%- endmacro %}
+
+{% macro default__create_udfs() -%}
+    select 1 as flywheel_no_udfs_needed
+{%- endmacro %}
+
+{% macro postgres__create_udfs() -%}
+    create schema if not exists {{ target.schema }};
+
+    create or replace function {{ target.schema }}.flywheel_try_timestamptz(value text)
+    returns timestamptz language plpgsql stable parallel safe as $fn$
+    begin
+        return value::timestamptz;
+    exception when others then
+        return null;
+    end;
+    $fn$;
+
+    create or replace function {{ target.schema }}.flywheel_try_timestamp(value text)
+    returns timestamp language plpgsql stable parallel safe as $fn$
+    begin
+        return value::timestamp;
+    exception when others then
+        return null;
+    end;
+    $fn$;
+
+    create or replace function {{ target.schema }}.flywheel_try_jsonb(value text)
+    returns jsonb language plpgsql immutable parallel safe as $fn$
+    begin
+        return value::jsonb;
+    exception when others then
+        return null;
+    end;
+    $fn$;
+{%- endmacro %}

@@ -1,0 +1,15 @@
+{#-
+    iso_year_week(date_expr): the ISO-8601 year and week of a date as text, 'IYYY-Www'
+    (e.g. '2026-W47'; 2021-01-03 is '2020-W53'). Weeks start on Monday.
+-#}
+{% macro iso_year_week(date_expr) -%}
+    {{ return(adapter.dispatch('iso_year_week', 'flywheel')(date_expr)) }}
+{%- endmacro %}
+
+{% macro default__iso_year_week(date_expr) -%}
+    to_char({{ date_expr }}, 'IYYY-"W"IW')
+{%- endmacro %}
+
+{% macro duckdb__iso_year_week(date_expr) -%}
+    strftime({{ date_expr }}, '%G-W%V')
+{%- endmacro %}

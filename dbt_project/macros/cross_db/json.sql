@@ -1,0 +1,65 @@
+{#-
+    JSON helpers. JSON travels between models as text (the same type on every adapter).
+
+    json_object_text(expr): the normalised JSON text of `expr` when it is a JSON object,
+    else null (invalid JSON, arrays, scalars and null all give null). Never raises.
+-#}
+{% macro json_object_text(expr) -%}
+    {{ return(adapter.dispatch('json_object_text', 'flywheel')(expr)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_object_text(expr) -%}
+    case
+        when json_valid({{ expr }})
+            then case when json_type(json({{ expr }})) = 'OBJECT' then cast(json({{ expr }}) as varchar) end
+    end
+{%- endmacro %}
+
+{#- flywheel_try_jsonb() comes from create_udfs(): null instead of an error. -#}
+{% macro postgres__json_object_text(expr) -%}
+    case
+        when jsonb_typeof({{ target.schema }}.flywheel_try_jsonb({{ expr }})) = 'object'
+            then cast({{ target.schema }}.flywheel_try_jsonb({{ expr }}) as text)
+    end
+{%- endmacro %}
+
+{#-
+    json_extract_text(json_text_expr, key): the value of a top-level key of a JSON object
+    held as text, as text (strings unquoted, numbers and booleans as written, objects as
+    JSON). Missing key: null. Only call it on text that json_object_text() accepted.
+-#}
+{% macro json_extract_text(json_text_expr, key) -%}
+    {{ return(adapter.dispatch('json_extract_text', 'flywheel')(json_text_expr, key)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_extract_text(json_text_expr, key) -%}
+    json_extract_string({{ json_text_expr }}, '$."{{ key }}"')
+{%- endmacro %}
+
+{% macro postgres__json_extract_text(json_text_expr, key) -%}
+    (cast({{ json_text_expr }} as jsonb) ->> '{{ key }}')
+{%- endmacro %}
+
+{#-
+    json_object_from_columns(columns): a JSON object as text, one key per column name (in
+    order), the column's value as value (null stays JSON null). Used for `raw_payload`.
+-#}
+{% macro json_object_from_columns(columns) -%}
+    {{ return(adapter.dispatch('json_object_from_columns', 'flywheel')(columns)) }}
+{%- endmacro %}
+
+{% macro duckdb__json_object_from_columns(columns) -%}
+    cast(json_object(
+        {%- for column in columns %}
+        '{{ column }}', {{ adapter.quote(column) }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ) as varchar)
+{%- endmacro %}
+
+{% macro postgres__json_object_from_columns(columns) -%}
+    cast(json_build_object(
+        {%- for column in columns %}
+        '{{ column }}', {{ adapter.quote(column) }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ) as text)
+{%- endmacro %}

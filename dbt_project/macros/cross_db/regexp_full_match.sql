@@ -1,0 +1,17 @@
+{#-
+    True when the WHOLE of `expr` matches the regular expression `pattern` (a SQL string
+    literal is built from it, so pass the bare pattern). Null in, null out.
+    Write patterns in the subset shared by RE2 (DuckDB) and PostgreSQL's ARE:
+    [0-9] rather than \d, [.] rather than \., POSIX classes like [[:space:]].
+-#}
+{% macro regexp_full_match(expr, pattern) -%}
+    {{ return(adapter.dispatch('regexp_full_match', 'flywheel')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regexp_full_match(expr, pattern) -%}
+    ({{ expr }} ~ '^({{ pattern }})$')
+{%- endmacro %}
+
+{% macro duckdb__regexp_full_match(expr, pattern) -%}
+    regexp_full_match({{ expr }}, '{{ pattern }}')
+{%- endmacro %}

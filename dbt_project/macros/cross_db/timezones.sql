@@ -1,0 +1,29 @@
+{#-
+    Time zones. `timezone_names()` is a relation with one column, `name`: every IANA name the
+    warehouse knows (a user's time zone is valid when it is in this list).
+    `convert_from_utc(ts, tz)` turns a naive UTC timestamp into the naive wall-clock time in
+    the IANA zone `tz` (a column or a literal), with the zone's DST rules on that date.
+-#}
+{% macro timezone_names() -%}
+    {{ return(adapter.dispatch('timezone_names', 'flywheel')()) }}
+{%- endmacro %}
+
+{% macro default__timezone_names() -%}
+    (select distinct name from pg_catalog.pg_timezone_names)
+{%- endmacro %}
+
+{% macro duckdb__timezone_names() -%}
+    (select distinct name from pg_timezone_names())
+{%- endmacro %}
+
+{% macro convert_from_utc(timestamp_expr, timezone_expr) -%}
+    {{ return(adapter.dispatch('convert_from_utc', 'flywheel')(timestamp_expr, timezone_expr)) }}
+{%- endmacro %}
+
+{% macro default__convert_from_utc(timestamp_expr, timezone_expr) -%}
+    (({{ timestamp_expr }}) at time zone 'UTC') at time zone {{ timezone_expr }}
+{%- endmacro %}
+
+{% macro duckdb__convert_from_utc(timestamp_expr, timezone_expr) -%}
+    timezone({{ timezone_expr }}, timezone('UTC', {{ timestamp_expr }}))
+{%- endmacro %}

@@ -1,0 +1,87 @@
+-- One row per account and day of the account's history: the same metrics as
+-- int_user_metrics_daily, over the sums of the account's users. An account's day is active
+-- when any of its users was active (active_users > 0); its streaks run over those days.
+-- Distinct onboarding steps and integrations count each step or integration once per
+-- account, whichever user did it first.
+
+with
+
+account_days as (
+    select * from {{ ref('int_account_days') }}
+),
+
+user_activity as (
+    select * from {{ ref('fct_user_activity_daily') }}
+),
+
+setup_firsts as (
+    select * from {{ ref('int_activity_setup_firsts') }}
+),
+
+account_activity as (
+    select
+        account_id,
+        activity_date,
+        {%- for column_name in engagement_daily_count_columns() %}
+        sum({{ column_name }}) as {{ column_name }},
+        {%- endfor %}
+        sum(case when is_active then 1 else 0 end) as active_users
+    from user_activity
+    group by account_id, activity_date
+),
+
+account_setup_firsts as (
+    select
+        account_id,
+        setup_kind,
+        setup_value,
+        min(first_date) as first_date
+    from setup_firsts
+    group by account_id, setup_kind, setup_value
+),
+
+setup_daily as (
+    select
+        account_id,
+        first_date as metric_date,
+        sum(case when setup_kind = 'onboarding_step' then 1 else 0 end) as new_onboarding_steps,
+        sum(case when setup_kind = 'integration' then 1 else 0 end) as new_integrations,
+        sum(case when setup_kind = 'integration' and setup_value = 'crm' then 1 else 0 end) as new_crm_connections
+    from account_setup_firsts
+    group by account_id, first_date
+),
+
+daily as (
+    select
+        account_days.account_id,
+        account_days.activity_date as metric_date,
+        coalesce(account_activity.active_users, 0) as active_users,
+        coalesce(account_activity.active_users, 0) > 0 as is_active,
+        {%- for column_name in engagement_daily_count_columns() %}
+        coalesce(account_activity.{{ column_name }}, 0) as {{ column_name }},
+        {%- endfor %}
+        coalesce(setup_daily.new_onboarding_steps, 0) as new_onboarding_steps,
+        coalesce(setup_daily.new_integrations, 0) as new_integrations,
+        coalesce(setup_daily.new_crm_connections, 0) as new_crm_connections
+    from account_days
+    left join account_activity
+        on
+            account_days.account_id = account_activity.account_id
+            and account_days.activity_date = account_activity.activity_date
+    left join setup_daily
+        on
+            account_days.account_id = setup_daily.account_id
+            and account_days.activity_date = setup_daily.metric_date
+),
+
+{{ engagement_metric_ctes('account_id') }},
+
+final as (
+    select
+        metrics.account_id,
+        {{ engagement_metric_columns() }},
+        cast(metrics.active_users as {{ dbt.type_int() }}) as active_users
+    from metrics
+)
+
+select * from final

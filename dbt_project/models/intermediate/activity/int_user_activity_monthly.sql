@@ -1,0 +1,24 @@
+-- One row per user and local calendar month of the user's history: active days and the
+-- monthly counts the team benchmarks and the account months are built from.
+
+with
+
+user_activity as (
+    select * from {{ ref('fct_user_activity_daily') }}
+),
+
+final as (
+    select
+        user_id,
+        account_id,
+        cast({{ dbt.date_trunc('month', 'activity_date') }} as date) as month,
+        sum(case when is_active then 1 else 0 end) as active_days,
+        sum(tasks_completed) as tasks_completed,
+        sum(workflows_completed) as workflows_completed,
+        sum(reports_generated) as reports_generated,
+        sum(minutes_saved) as minutes_saved
+    from user_activity
+    group by user_id, account_id, cast({{ dbt.date_trunc('month', 'activity_date') }} as date)
+)
+
+select * from final

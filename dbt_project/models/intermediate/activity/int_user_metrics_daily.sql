@@ -1,0 +1,55 @@
+-- One row per user and day of the user's history: the rolling, cumulative and streak
+-- metrics that the ladders, stages, badges, triggers and recommendations read.
+-- The metric logic is shared with int_account_metrics_daily (macros/engagement_metrics.sql).
+
+with
+
+user_activity as (
+    select * from {{ ref('fct_user_activity_daily') }}
+),
+
+setup_firsts as (
+    select * from {{ ref('int_activity_setup_firsts') }}
+),
+
+setup_daily as (
+    select
+        user_id,
+        first_date as metric_date,
+        sum(case when setup_kind = 'onboarding_step' then 1 else 0 end) as new_onboarding_steps,
+        sum(case when setup_kind = 'integration' then 1 else 0 end) as new_integrations,
+        sum(case when setup_kind = 'integration' and setup_value = 'crm' then 1 else 0 end) as new_crm_connections
+    from setup_firsts
+    group by user_id, first_date
+),
+
+daily as (
+    select
+        user_activity.user_id,
+        user_activity.account_id,
+        user_activity.activity_date as metric_date,
+        user_activity.is_active,
+        {%- for column_name in engagement_daily_count_columns() %}
+        user_activity.{{ column_name }},
+        {%- endfor %}
+        coalesce(setup_daily.new_onboarding_steps, 0) as new_onboarding_steps,
+        coalesce(setup_daily.new_integrations, 0) as new_integrations,
+        coalesce(setup_daily.new_crm_connections, 0) as new_crm_connections
+    from user_activity
+    left join setup_daily
+        on
+            user_activity.user_id = setup_daily.user_id
+            and user_activity.activity_date = setup_daily.metric_date
+),
+
+{{ engagement_metric_ctes('user_id') }},
+
+final as (
+    select
+        metrics.user_id,
+        metrics.account_id,
+        {{ engagement_metric_columns() }}
+    from metrics
+)
+
+select * from final

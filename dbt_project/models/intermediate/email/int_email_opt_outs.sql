@@ -1,0 +1,50 @@
+-- Every reason an address must not be e-mailed, with the moment it started: unsubscribes
+-- (from the unsubscribes files and from SendGrid events), bounces and spam reports.
+-- `unsubscribe_group` null = every e-mail; otherwise one e-mail group (seed
+-- trigger_priorities.email_group).
+
+with
+
+unsubscribes as (
+    select * from {{ ref('stg_sendgrid__unsubscribes') }}
+),
+
+email_events as (
+    select * from {{ ref('stg_sendgrid__email_events') }}
+),
+
+from_unsubscribes as (
+    select
+        email,
+        'unsubscribed' as opt_out_reason,
+        unsubscribe_group,
+        unsubscribed_at as opted_out_at
+    from unsubscribes
+),
+
+from_email_events as (
+    select
+        email,
+        case event_type
+            when 'bounce' then 'bounced'
+            when 'spamreport' then 'spam_report'
+            else 'unsubscribed'
+        end as opt_out_reason,
+        -- a group unsubscribe from a Flywheel e-mail covers that e-mail's group only
+        case
+            when event_type = 'group_unsubscribe' then trigger_priorities.email_group
+        end as unsubscribe_group,
+        event_at as opted_out_at
+    from email_events
+    left join {{ ref('trigger_priorities') }} as trigger_priorities
+        on email_events.send_key like '%:' || trigger_priorities.trigger_type || ':%'
+    where event_type in ('bounce', 'spamreport', 'unsubscribe', 'group_unsubscribe')
+),
+
+final as (
+    select * from from_unsubscribes
+    union all
+    select * from from_email_events
+)
+
+select * from final

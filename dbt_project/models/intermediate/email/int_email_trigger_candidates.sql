@@ -1,0 +1,261 @@
+-- Every e-mail trigger in history, one row per send_key, before arbitration.
+-- Each trigger type is one CTE reading the fact that defines it; the rules are in
+-- docs/engagement-model.md ("Triggers and arbitration") and in this model's docs.
+
+with
+
+user_metrics as (
+    select * from {{ ref('int_user_metrics_daily') }}
+),
+
+milestones as (
+    select * from {{ ref('fct_milestones') }}
+),
+
+levels as (
+    select * from {{ ref('fct_gamification_levels') }}
+),
+
+personal_bests as (
+    select * from {{ ref('fct_personal_bests') }}
+),
+
+stages as (
+    select * from {{ ref('fct_engagement_stages') }}
+),
+
+users as (
+    select * from {{ ref('dim_users') }}
+),
+
+streak_milestones as (
+    select * from {{ ref('streak_milestones') }}
+),
+
+milestone_reached as (
+    select
+        user_id,
+        'milestone_reached' as trigger_type,
+        reached_on as triggered_on,
+        metric || ':' || {{ month_label('month') }} || ':'
+        || cast(threshold as {{ dbt.type_string() }}) as period_key,
+        metric as detail_metric,
+        threshold as detail_value,
+        cast(null as {{ dbt.type_string() }}) as detail_ladder,
+        cast(null as {{ dbt.type_string() }}) as detail_level
+    from milestones
+),
+
+inactive_nudge as (
+    -- The spine is dense, so days_since_last_active equals the threshold on exactly one day
+    -- of each inactivity episode: one nudge per episode, keyed by the last active day.
+    select
+        user_id,
+        'inactive_nudge' as trigger_type,
+        metric_date as triggered_on,
+        {{ date_label('last_active_date') }} as period_key,
+        'days_inactive' as detail_metric,
+        days_since_last_active as detail_value,
+        cast(null as {{ dbt.type_string() }}) as detail_ladder,
+        cast(null as {{ dbt.type_string() }}) as detail_level
+    from user_metrics
+    where
+        last_active_date is not null
+        and days_since_last_active = {{ var('inactive_nudge_days') }}
+),
+
+adoption_days as (
+    select
+        user_id,
+        metric_date,
+        reports_28d,
+        row_number() over (
+            partition by user_id, {{ dbt.date_trunc('month', 'metric_date') }}
+            order by metric_date
+        ) as day_in_month
+    from user_metrics
+    where
+        automation_runs_28d = 0
+        and (
+            reports_28d >= {{ var('recommendation_min_reports_28d') }}
+            or schedules_total >= 1
+        )
+),
+
+feature_adoption_prompt as (
+    select
+        user_id,
+        'feature_adoption_prompt' as trigger_type,
+        metric_date as triggered_on,
+        {{ month_label('metric_date') }} as period_key,
+        'reports_28d' as detail_metric,
+        reports_28d as detail_value,
+        cast(null as {{ dbt.type_string() }}) as detail_ladder,
+        cast(null as {{ dbt.type_string() }}) as detail_level
+    from adoption_days
+    where day_in_month = 1
+),
+
+level_up as (
+    select
+        entity_id as user_id,
+        'level_up' as trigger_type,
+        as_of_date as triggered_on,
+        ladder || ':' || level as period_key,
+        metric as detail_metric,
+        metric_value as detail_value,
+        ladder as detail_ladder,
+        level as detail_level
+    from levels
+    where entity_type = 'user' and is_level_up
+),
+
+personal_best as (
+    select
+        user_id,
+        'personal_best' as trigger_type,
+        achieved_on as triggered_on,
+        metric || ':' || iso_week as period_key,
+        metric as detail_metric,
+        week_count as detail_value,
+        cast(null as {{ dbt.type_string() }}) as detail_ladder,
+        cast(null as {{ dbt.type_string() }}) as detail_level
+    from personal_bests
+),
+
+streak_milestone as (
+    select
+        user_metrics.user_id,
+        'streak_milestone' as trigger_type,
+        user_metrics.metric_date as triggered_on,
+        cast(user_metrics.current_streak_days as {{ dbt.type_string() }}) || ':'
+        || {{ date_label(dbt.dateadd('day', '1 - user_metrics.current_streak_days', 'user_metrics.metric_date')) }}
+        as period_key,
+        'current_streak_days' as detail_metric,
+        user_metrics.current_streak_days as detail_value,
+        cast(null as {{ dbt.type_string() }}) as detail_ladder,
+        cast(null as {{ dbt.type_string() }}) as detail_level
+    from user_metrics
+    inner join streak_milestones
+        on user_metrics.current_streak_days = streak_milestones.streak_days
+    -- the day the streak reaches the value is an active day; the day after still shows it
+    where user_metrics.is_active
+),
+
+onboarding_stuck as (
+    select
+        user_metrics.user_id,
+        'onboarding_stuck' as trigger_type,
+        user_metrics.metric_date as triggered_on,
+        cast(user_metrics.onboarding_steps_total as {{ dbt.type_string() }}) as period_key,
+        'onboarding_steps_total' as detail_metric,
+        user_metrics.onboarding_steps_total as detail_value,
+        cast(null as {{ dbt.type_string() }}) as detail_ladder,
+        cast(null as {{ dbt.type_string() }}) as detail_level
+    from user_metrics
+    inner join stages
+        on
+            stages.entity_type = 'user'
+            and user_metrics.user_id = stages.entity_id
+            and user_metrics.metric_date = stages.as_of_date
+    where
+        stages.stage = 'implement'
+        and user_metrics.onboarding_steps_total < {{ var('stage_onboarded_steps') }}
+        and {{ dbt.datediff('user_metrics.last_onboarding_step_date', 'user_metrics.metric_date', 'day') }}
+        = {{ var('onboarding_stuck_days') }}
+),
+
+weekly_activity as (
+    select
+        user_id,
+        metric_date,
+        -- on a Monday, the active days of the ISO week that just ended
+        lag(active_days_7d) over (partition by user_id order by metric_date) as last_week_active_days
+    from user_metrics
+),
+
+weekly_report as (
+    select
+        user_id,
+        'weekly_report' as trigger_type,
+        metric_date as triggered_on,
+        {{ iso_year_week(dbt.dateadd('day', -7, 'metric_date')) }} as period_key,
+        'last_week_active_days' as detail_metric,
+        last_week_active_days as detail_value,
+        cast(null as {{ dbt.type_string() }}) as detail_ladder,
+        cast(null as {{ dbt.type_string() }}) as detail_level
+    from weekly_activity
+    where extract(isodow from metric_date) = 1 and last_week_active_days > 0
+),
+
+expansion_days as (
+    select
+        entity_id as account_id,
+        as_of_date,
+        row_number() over (
+            partition by
+                entity_id,
+                extract(year from as_of_date),
+                extract(quarter from as_of_date)
+            order by as_of_date
+        ) as day_in_quarter
+    from stages
+    where entity_type = 'account' and stage = 'expand'
+),
+
+expansion_invite as (
+    select
+        users.user_id,
+        'expansion_invite' as trigger_type,
+        expansion_days.as_of_date as triggered_on,
+        cast(extract(year from expansion_days.as_of_date) as {{ dbt.type_string() }}) || '-Q'
+        || cast(extract(quarter from expansion_days.as_of_date) as {{ dbt.type_string() }})
+        as period_key,
+        cast(null as {{ dbt.type_string() }}) as detail_metric,
+        cast(null as {{ dbt.type_int() }}) as detail_value,
+        cast(null as {{ dbt.type_string() }}) as detail_ladder,
+        cast(null as {{ dbt.type_string() }}) as detail_level
+    from expansion_days
+    inner join users
+        on expansion_days.account_id = users.account_id
+    where
+        expansion_days.day_in_quarter = 1
+        and users.role in ('{{ var("expansion_invite_roles") | join("', '") }}')
+        and cast(users.created_at as date) <= expansion_days.as_of_date
+),
+
+unioned as (
+    select * from milestone_reached
+    union all
+    select * from inactive_nudge
+    union all
+    select * from feature_adoption_prompt
+    union all
+    select * from level_up
+    union all
+    select * from personal_best
+    union all
+    select * from streak_milestone
+    union all
+    select * from onboarding_stuck
+    union all
+    select * from weekly_report
+    union all
+    select * from expansion_invite
+),
+
+final as (
+    select
+        user_id || ':' || trigger_type || ':' || period_key as send_key,
+        user_id,
+        trigger_type,
+        cast(triggered_on as date) as triggered_on,
+        period_key,
+        detail_metric,
+        cast(detail_value as {{ dbt.type_numeric() }}) as detail_value,
+        detail_ladder,
+        detail_level
+    from unioned
+)
+
+select * from final

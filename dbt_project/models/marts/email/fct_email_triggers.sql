@@ -1,0 +1,165 @@
+-- Every e-mail trigger in history with its arbitration outcome: `suppressed_reason` is null
+-- when the e-mail will be sent once it is due. Rules, in order: holdout, opt-outs, the daily
+-- cap (highest priority wins), the rolling 7-day cap (days taken in order).
+
+with recursive
+
+candidates as (
+    select * from {{ ref('int_email_trigger_candidates') }}
+),
+
+users as (
+    select * from {{ ref('stg_product__users') }}
+),
+
+dim_users as (
+    select * from {{ ref('dim_users') }}
+),
+
+opt_outs as (
+    select * from {{ ref('int_email_opt_outs') }}
+),
+
+trigger_priorities as (
+    select * from {{ ref('trigger_priorities') }}
+),
+
+with_context as (
+    select
+        candidates.*,
+        trigger_priorities.priority,
+        trigger_priorities.email_group,
+        dim_users.is_holdout,
+        users.email
+    from candidates
+    inner join trigger_priorities
+        on candidates.trigger_type = trigger_priorities.trigger_type
+    inner join dim_users
+        on candidates.user_id = dim_users.user_id
+    inner join users
+        on candidates.user_id = users.user_id
+),
+
+first_opt_out as (
+    -- an opt-out in force on the trigger's day, if any (one reason, chosen alphabetically)
+    select
+        with_context.send_key,
+        min(opt_outs.opt_out_reason) as opt_out_reason
+    from with_context
+    inner join opt_outs
+        on
+            with_context.email = opt_outs.email
+            and cast(opt_outs.opted_out_at as date) <= with_context.triggered_on
+            and (
+                opt_outs.unsubscribe_group is null
+                or opt_outs.unsubscribe_group = with_context.email_group
+            )
+    group by with_context.send_key
+),
+
+screened as (
+    select
+        with_context.*,
+        case
+            when with_context.is_holdout then 'holdout'
+            else first_opt_out.opt_out_reason
+        end as screened_reason
+    from with_context
+    left join first_opt_out
+        on with_context.send_key = first_opt_out.send_key
+),
+
+daily_ranked as (
+    select
+        *,
+        row_number() over (
+            partition by user_id, triggered_on
+            order by priority desc, send_key
+        ) as daily_rank
+    from screened
+    where screened_reason is null
+),
+
+daily_winners as (
+    select
+        send_key,
+        user_id,
+        triggered_on,
+        row_number() over (partition by user_id order by triggered_on) as day_number
+    from daily_ranked
+    where daily_rank <= {{ var('daily_email_cap') }}
+),
+
+{#-
+    The weekly cap needs the e-mails actually kept before each day, so it walks each user's
+    days in order, carrying the dates of the last `weekly_email_cap` kept e-mails.
+    A day is kept when fewer than the cap were kept in the 6 days before it.
+-#}
+{%- set cap = var('weekly_email_cap') %}
+{%- set is_kept -%}
+    (
+        weekly_walk.kept_{{ cap }} is null
+        or weekly_walk.kept_{{ cap }} <= {{ dbt.dateadd('day', -7, 'next_day.triggered_on') }}
+    )
+{%- endset %}
+weekly_walk as (
+    select
+        send_key,
+        user_id,
+        day_number,
+        triggered_on,
+        true as is_kept,
+        {%- for slot in range(1, cap + 1) %}
+        {% if slot == 1 %}triggered_on{% else %}cast(null as date){% endif %} as kept_{{ slot }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from daily_winners
+    where day_number = 1
+
+    union all
+
+    select
+        next_day.send_key,
+        next_day.user_id,
+        next_day.day_number,
+        next_day.triggered_on,
+        {{ is_kept }} as is_kept,
+        {%- for slot in range(1, cap + 1) %}
+        case
+            when {{ is_kept }}
+                then {% if slot == 1 %}next_day.triggered_on{% else %}weekly_walk.kept_{{ slot - 1 }}{% endif %}
+            else weekly_walk.kept_{{ slot }}
+        end as kept_{{ slot }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from weekly_walk
+    inner join daily_winners as next_day
+        on
+            weekly_walk.user_id = next_day.user_id
+            and next_day.day_number = weekly_walk.day_number + 1
+),
+
+final as (
+    select
+        screened.send_key,
+        screened.user_id,
+        screened.trigger_type,
+        screened.triggered_on,
+        screened.period_key,
+        screened.priority,
+        screened.detail_metric,
+        screened.detail_value,
+        screened.detail_ladder,
+        screened.detail_level,
+        screened.is_holdout,
+        case
+            when screened.screened_reason is not null then screened.screened_reason
+            when daily_ranked.daily_rank > {{ var('daily_email_cap') }} then 'daily_cap'
+            when not weekly_walk.is_kept then 'weekly_cap'
+        end as suppressed_reason
+    from screened
+    left join daily_ranked
+        on screened.send_key = daily_ranked.send_key
+    left join weekly_walk
+        on screened.send_key = weekly_walk.send_key
+)
+
+select * from final

@@ -1,0 +1,156 @@
+{{ config(schema='email', access='protected') }}
+-- One row per e-mail to send (fct_email_triggers with no suppressed_reason): the recipient
+-- and every number and text input the template shows, as of the trigger's day. Templates
+-- only format these values: no arithmetic happens after this model.
+-- Not BI-facing: it carries the e-mail address, so it lives in schema `email`, not `marts`.
+
+with
+
+triggers as (
+    select * from {{ ref('fct_email_triggers') }}
+    where suppressed_reason is null
+),
+
+users as (
+    select * from {{ ref('stg_product__users') }}
+),
+
+accounts as (
+    select * from {{ ref('dim_accounts') }}
+),
+
+user_metrics as (
+    select * from {{ ref('int_user_metrics_daily') }}
+),
+
+time_saved as (
+    select * from {{ ref('fct_time_saved') }}
+),
+
+stages as (
+    select * from {{ ref('fct_engagement_stages') }}
+    where entity_type = 'user'
+),
+
+levels as (
+    select * from {{ ref('fct_gamification_levels') }}
+    where entity_type = 'user'
+),
+
+ladders as (
+    select distinct ladder, stage from {{ ref('gamification_levels') }}
+),
+
+cohort_benchmarks as (
+    select * from {{ ref('fct_cohort_benchmarks') }}
+    where metric = 'tasks_completed'
+),
+
+team_benchmarks as (
+    select * from {{ ref('fct_team_benchmarks') }}
+    where metric = 'tasks_completed'
+),
+
+recommendations as (
+    select * from {{ ref('fct_recommendations') }}
+    where entity_type = 'user' and rank <= 2
+),
+
+with_stage as (
+    select
+        triggers.*,
+        stages.stage,
+        -- the ladder a report shows: the one that levelled up, else the stage's own ladder
+        coalesce(triggers.detail_ladder, ladders.ladder) as ladder
+    from triggers
+    inner join stages
+        on
+            triggers.user_id = stages.entity_id
+            and triggers.triggered_on = stages.as_of_date
+    left join ladders
+        on stages.stage = ladders.stage
+),
+
+final as (
+    select
+        with_stage.send_key,
+        with_stage.user_id,
+        users.account_id,
+        users.email,
+        users.first_name,
+        users.language as locale,
+        users.timezone,
+        with_stage.trigger_type,
+        with_stage.trigger_type as template,
+        with_stage.triggered_on,
+        with_stage.priority,
+        with_stage.detail_metric,
+        with_stage.detail_value,
+        with_stage.stage,
+        with_stage.ladder,
+        levels.level,
+        levels.next_level,
+        levels.progress_pct,
+        levels.remaining_to_next,
+        levels.next_requirement,
+        user_metrics.current_streak_days,
+        user_metrics.longest_streak_days,
+        user_metrics.active_days_7d,
+        user_metrics.active_days_28d,
+        user_metrics.tasks_mtd,
+        user_metrics.workflows_mtd,
+        user_metrics.reports_mtd,
+        time_saved.hours_saved_7d,
+        time_saved.hours_saved_28d,
+        time_saved.hours_saved_qtd,
+        time_saved.work_weeks_saved_qtd,
+        accounts.employee_band,
+        cohort_benchmarks.value as account_tasks_this_month,
+        cohort_benchmarks.cohort_avg as cohort_avg_tasks,
+        cohort_benchmarks.pct_vs_cohort_avg as account_pct_vs_cohort_avg,
+        cohort_benchmarks.percentile_rank as account_percentile_rank,
+        cohort_benchmarks.is_top_10pct as account_is_top_10pct,
+        team_benchmarks.pct_vs_team_avg as user_pct_vs_team_avg,
+        first_recommendation.recommendation as recommendation_1,
+        first_recommendation.est_hours_saved_per_week as recommendation_1_hours_per_week,
+        second_recommendation.recommendation as recommendation_2,
+        second_recommendation.est_hours_saved_per_week as recommendation_2_hours_per_week
+    from with_stage
+    inner join users
+        on with_stage.user_id = users.user_id
+    inner join accounts
+        on users.account_id = accounts.account_id
+    inner join user_metrics
+        on
+            with_stage.user_id = user_metrics.user_id
+            and with_stage.triggered_on = user_metrics.metric_date
+    left join time_saved
+        on
+            with_stage.user_id = time_saved.user_id
+            and with_stage.triggered_on = time_saved.as_of_date
+    left join levels
+        on
+            with_stage.user_id = levels.entity_id
+            and with_stage.triggered_on = levels.as_of_date
+            and with_stage.ladder = levels.ladder
+    left join cohort_benchmarks
+        on
+            users.account_id = cohort_benchmarks.account_id
+            and {{ dbt.date_trunc('month', 'with_stage.triggered_on') }} = cohort_benchmarks.month
+    left join team_benchmarks
+        on
+            with_stage.user_id = team_benchmarks.user_id
+            and {{ dbt.date_trunc('month', 'with_stage.triggered_on') }} = team_benchmarks.month
+    left join recommendations as first_recommendation
+        on
+            with_stage.user_id = first_recommendation.entity_id
+            and with_stage.triggered_on = first_recommendation.as_of_date
+            and first_recommendation.rank = 1
+    left join recommendations as second_recommendation
+        on
+            with_stage.user_id = second_recommendation.entity_id
+            and with_stage.triggered_on = second_recommendation.as_of_date
+            and second_recommendation.rank = 2
+)
+
+select * from final

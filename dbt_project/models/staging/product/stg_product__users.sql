@@ -1,0 +1,31 @@
+-- Good users (no quarantine reason): e-mail normalised, locale and time zone with their
+-- fallbacks applied (see base_product__users).
+
+with
+
+users as (
+    select * from {{ ref('base_product__users') }}
+    where quarantine_reason is null
+),
+
+final as (
+    select
+        user_id,
+        account_id,
+        email,
+        first_name,
+        locale,
+        language,
+        locale_raw,
+        timezone,
+        timezone_raw,
+        role,
+        created_at,
+        cast(created_at as date) as created_date,
+        source_file,
+        source_row,
+        loaded_at
+    from users
+)
+
+select * from final
