@@ -13,6 +13,10 @@ email_events as (
     select * from {{ ref('stg_sendgrid__email_events') }}
 ),
 
+trigger_priorities as (
+    select * from {{ ref('trigger_priorities') }}
+),
+
 from_unsubscribes as (
     select
         email,
@@ -24,21 +28,22 @@ from_unsubscribes as (
 
 from_email_events as (
     select
-        email,
-        case event_type
+        email_events.email,
+        case email_events.event_type
             when 'bounce' then 'bounced'
             when 'spamreport' then 'spam_report'
             else 'unsubscribed'
         end as opt_out_reason,
         -- a group unsubscribe from a Flywheel e-mail covers that e-mail's group only
         case
-            when event_type = 'group_unsubscribe' then trigger_priorities.email_group
+            when email_events.event_type = 'group_unsubscribe' then trigger_priorities.email_group
         end as unsubscribe_group,
-        event_at as opted_out_at
+        email_events.event_at as opted_out_at
     from email_events
-    left join {{ ref('trigger_priorities') }} as trigger_priorities
-        on email_events.send_key like '%:' || trigger_priorities.trigger_type || ':%'
-    where event_type in ('bounce', 'spamreport', 'unsubscribe', 'group_unsubscribe')
+    -- send_key is user_id:trigger_type:period
+    left join trigger_priorities
+        on {{ dbt.split_part('email_events.send_key', "':'", 2) }} = trigger_priorities.trigger_type
+    where email_events.event_type in ('bounce', 'spamreport', 'unsubscribe', 'group_unsubscribe')
 ),
 
 final as (

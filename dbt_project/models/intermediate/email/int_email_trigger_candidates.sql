@@ -2,6 +2,9 @@
 -- Each trigger type is one CTE reading the fact that defines it; the rules are in
 -- docs/engagement-model.md ("Triggers and arbitration") and in this model's docs.
 
+{%- set streak_start = dbt.dateadd('day', '1 - user_metrics.current_streak_days', 'user_metrics.metric_date') %}
+{%- set invite_roles = "'" ~ (var('expansion_invite_roles') | join("', '")) ~ "'" %}
+
 with
 
 user_metrics as (
@@ -129,8 +132,8 @@ streak_milestone as (
         'streak_milestone' as trigger_type,
         user_metrics.metric_date as triggered_on,
         cast(user_metrics.current_streak_days as {{ dbt.type_string() }}) || ':'
-        || {{ date_label(dbt.dateadd('day', '1 - user_metrics.current_streak_days', 'user_metrics.metric_date')) }}
-        as period_key,
+        || {{ date_label(streak_start) }}
+            as period_key,
         'current_streak_days' as detail_metric,
         user_metrics.current_streak_days as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
@@ -210,7 +213,7 @@ expansion_invite as (
         expansion_days.as_of_date as triggered_on,
         cast(extract(year from expansion_days.as_of_date) as {{ dbt.type_string() }}) || '-Q'
         || cast(extract(quarter from expansion_days.as_of_date) as {{ dbt.type_string() }})
-        as period_key,
+            as period_key,
         cast(null as {{ dbt.type_string() }}) as detail_metric,
         cast(null as {{ dbt.type_int() }}) as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
@@ -220,7 +223,7 @@ expansion_invite as (
         on expansion_days.account_id = users.account_id
     where
         expansion_days.day_in_quarter = 1
-        and users.role in ('{{ var("expansion_invite_roles") | join("', '") }}')
+        and users.role in ({{ invite_roles }})
         and cast(users.created_at as date) <= expansion_days.as_of_date
 ),
 

@@ -2,6 +2,19 @@
 -- when the e-mail will be sent once it is due. Rules, in order: holdout, opt-outs, the daily
 -- cap (highest priority wins), the rolling 7-day cap (days taken in order).
 
+{#-
+    The weekly cap needs the e-mails actually kept before each day, so it walks each user's
+    days in order, carrying the dates of the last `weekly_email_cap` kept e-mails.
+    A day is kept when fewer than the cap were kept in the 6 days before it.
+-#}
+{%- set cap = var('weekly_email_cap') %}
+{%- set is_kept -%}
+    (
+        weekly_walk.kept_{{ cap }} is null
+        or weekly_walk.kept_{{ cap }} <= {{ dbt.dateadd('day', -7, 'next_day.triggered_on') }}
+    )
+{%- endset %}
+
 with recursive
 
 candidates as (
@@ -52,7 +65,7 @@ first_opt_out as (
             and cast(opt_outs.opted_out_at as date) <= with_context.triggered_on
             and (
                 opt_outs.unsubscribe_group is null
-                or opt_outs.unsubscribe_group = with_context.email_group
+                or with_context.email_group = opt_outs.unsubscribe_group
             )
     group by with_context.send_key
 ),
@@ -74,7 +87,7 @@ daily_ranked as (
         *,
         row_number() over (
             partition by user_id, triggered_on
-            order by priority desc, send_key
+            order by priority desc, send_key asc
         ) as daily_rank
     from screened
     where screened_reason is null
@@ -90,28 +103,16 @@ daily_winners as (
     where daily_rank <= {{ var('daily_email_cap') }}
 ),
 
-{#-
-    The weekly cap needs the e-mails actually kept before each day, so it walks each user's
-    days in order, carrying the dates of the last `weekly_email_cap` kept e-mails.
-    A day is kept when fewer than the cap were kept in the 6 days before it.
--#}
-{%- set cap = var('weekly_email_cap') %}
-{%- set is_kept -%}
-    (
-        weekly_walk.kept_{{ cap }} is null
-        or weekly_walk.kept_{{ cap }} <= {{ dbt.dateadd('day', -7, 'next_day.triggered_on') }}
-    )
-{%- endset %}
 weekly_walk as (
     select
         send_key,
         user_id,
-        day_number,
         triggered_on,
         true as is_kept,
-        {%- for slot in range(1, cap + 1) %}
-        {% if slot == 1 %}triggered_on{% else %}cast(null as date){% endif %} as kept_{{ slot }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {% for slot in range(1, cap + 1) -%}
+        {{ 'triggered_on' if slot == 1 else 'cast(null as date)' }} as kept_{{ slot }},
+        {% endfor -%}
+        day_number
     from daily_winners
     where day_number = 1
 
@@ -120,16 +121,16 @@ weekly_walk as (
     select
         next_day.send_key,
         next_day.user_id,
-        next_day.day_number,
         next_day.triggered_on,
         {{ is_kept }} as is_kept,
-        {%- for slot in range(1, cap + 1) %}
+        {% for slot in range(1, cap + 1) -%}
         case
             when {{ is_kept }}
-                then {% if slot == 1 %}next_day.triggered_on{% else %}weekly_walk.kept_{{ slot - 1 }}{% endif %}
+                then {{ 'next_day.triggered_on' if slot == 1 else 'weekly_walk.kept_' ~ (slot - 1) }}
             else weekly_walk.kept_{{ slot }}
-        end as kept_{{ slot }}{{ "," if not loop.last }}
-        {%- endfor %}
+        end as kept_{{ slot }},
+        {% endfor -%}
+        next_day.day_number
     from weekly_walk
     inner join daily_winners as next_day
         on

@@ -38,7 +38,10 @@ levels as (
 ),
 
 ladders as (
-    select distinct ladder, stage from {{ ref('gamification_levels') }}
+    select distinct
+        ladder,
+        stage
+    from {{ ref('gamification_levels') }}
 ),
 
 cohort_benchmarks as (
