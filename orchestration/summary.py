@@ -1,10 +1,10 @@
-"""The end-of-run summary: what was loaded, staged and quarantined, and where to look."""
+"""The end-of-run summary: what was loaded, staged and quarantined, what the marts say,
+and where to look."""
 
 import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from orchestration.ingestion.contract import RAW_TABLES
 from orchestration.settings import Settings
 
 STAGING_MODELS = {
@@ -16,30 +16,87 @@ STAGING_MODELS = {
 }
 
 
+STAGES = """
+select entity_type, stage, count(*) from marts.fct_engagement_stages
+where as_of_date = (select max(as_of_date) from marts.fct_engagement_stages)
+group by entity_type, stage
+order by entity_type, list_position(['implement', 'reinforce', 'optimize', 'expand'], stage)
+"""
+
+LEVELS = """
+select levels.ladder, coalesce(levels.level, '(none yet)'), count(*)
+from marts.fct_gamification_levels as levels
+where levels.entity_type = 'user'
+    and levels.as_of_date = (select max(as_of_date) from marts.fct_gamification_levels)
+group by all order by 1, min(levels.level_rank)
+"""
+
+TRIGGERS = """
+select trigger_type, count(*), count(*) filter (where suppressed_reason is null),
+    count(*) filter (where suppressed_reason = 'holdout'),
+    count(*) filter (where suppressed_reason in ('unsubscribed', 'bounced', 'spam_report')),
+    count(*) filter (where suppressed_reason in ('daily_cap', 'weekly_cap'))
+from marts.fct_email_triggers group by all order by 1
+"""
+
+
+def _table(title: str, columns: list[str], rows: list[tuple]) -> Table:
+    table = Table(title=title)
+    for index, column in enumerate(columns):
+        table.add_column(column, justify="right" if index else "left")
+    for row in rows:
+        table.add_row(*(f"{value:,}" if isinstance(value, int) else str(value) for value in row))
+    return table
+
+
 def print_summary(settings: Settings, console: Console | None = None) -> None:
     console = console or Console()
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        tables = Table(title="Raw rows: staged + quarantined")
-        for column in ("table", "raw", "staged", "quarantined"):
-            tables.add_column(column, justify="left" if column == "table" else "right")
-        for table in RAW_TABLES:
-            raw = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
-            staged = con.execute(f"select count(*) from {STAGING_MODELS[table]}").fetchone()[0]
-            quarantined = con.execute(
-                "select count(*) from marts.fct_data_quarantine where source_table = ?", [table]
-            ).fetchone()[0]
-            tables.add_row(table, f"{raw:,}", f"{staged:,}", f"{quarantined:,}")
-        console.print(tables)
-
+        balance = " union all ".join(
+            f"select '{table}' as table_name, "
+            f"(select count(*) from raw.{table}) as raw, "
+            f"(select count(*) from {model}) as staged, "
+            "(select count(*) from marts.fct_data_quarantine "
+            f"where source_table = '{table}') as quarantined"
+            for table, model in STAGING_MODELS.items()
+        )
+        console.print(
+            _table(
+                "Raw rows = staged + quarantined",
+                ["table", "raw", "staged", "quarantined"],
+                con.execute(balance).fetchall(),
+            )
+        )
         reasons = con.execute(
             "select source_table, reason, count(*) from marts.fct_data_quarantine "
             "group by all order by 1, 2"
         ).fetchall()
         if reasons:
-            quarantine = Table(title="Quarantine (marts.fct_data_quarantine)")
-            for column in ("table", "reason", "rows"):
-                quarantine.add_column(column, justify="right" if column == "rows" else "left")
-            for table, reason, rows in reasons:
-                quarantine.add_row(table, reason, f"{rows:,}")
-            console.print(quarantine)
-    console.print(f"Warehouse: [bold]{settings.warehouse}[/bold] (schemas raw, staging, marts)")
+            console.print(
+                _table(
+                    "Quarantine (marts.fct_data_quarantine)", ["table", "reason", "rows"], reasons
+                )
+            )
+        console.print(
+            _table(
+                "Engagement stages today",
+                ["entity", "stage", "count"],
+                con.execute(STAGES).fetchall(),
+            )
+        )
+        console.print(
+            _table(
+                "User levels today", ["ladder", "level", "users"], con.execute(LEVELS).fetchall()
+            )
+        )
+        console.print(
+            _table(
+                "E-mail triggers, all history (marts.fct_email_triggers)",
+                ["trigger", "all", "to send", "holdout", "opted out", "capped"],
+                con.execute(TRIGGERS).fetchall(),
+            )
+        )
+    console.print(
+        f"Warehouse: [bold]{settings.warehouse}[/bold] "
+        "(schemas raw, staging, intermediate, marts, email)"
+    )

@@ -29,6 +29,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def dirty_pipeline(tmp_path_factory) -> Pipeline:
-    """The daily job on generated data with every kind of bad input planted."""
-    return run_pipeline(tmp_path_factory.mktemp("dirty"), END_DATE, dirty=True)
+def demo_pipeline(tmp_path_factory) -> Pipeline:
+    """The daily job on demo-sized generated data with every kind of bad input planted."""
+    return run_pipeline(
+        tmp_path_factory.mktemp("demo"),
+        END_DATE,
+        accounts=60,
+        days=180,
+        target_events=200_000,
+        dirty=True,
+    )

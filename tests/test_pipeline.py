@@ -12,35 +12,35 @@ def quarantined(pipeline: Pipeline) -> dict[tuple[str, str], int]:
     return {(table, reason): count for table, reason, count in rows}
 
 
-def test_every_planted_bad_row_is_quarantined_with_its_reason(dirty_pipeline):
+def test_every_planted_bad_row_is_quarantined_with_its_reason(demo_pipeline):
     planted = {
         (table, reason): count
-        for table, spec in dirty_manifest(dirty_pipeline)["tables"].items()
+        for table, spec in dirty_manifest(demo_pipeline)["tables"].items()
         for reason, count in spec["planted"].items()
     }
-    assert quarantined(dirty_pipeline) == planted
+    assert quarantined(demo_pipeline) == planted
 
 
-def test_no_good_row_is_lost(dirty_pipeline):
-    for table, spec in dirty_manifest(dirty_pipeline)["tables"].items():
+def test_no_good_row_is_lost(demo_pipeline):
+    for table, spec in dirty_manifest(demo_pipeline)["tables"].items():
         good = spec["rows"] - sum(spec["planted"].values())
-        staged = dirty_pipeline.scalar(f"select count(*) from {STAGING_MODELS[table]}")
+        staged = demo_pipeline.scalar(f"select count(*) from {STAGING_MODELS[table]}")
         assert staged == good, table
 
 
-def test_raw_rows_equal_staged_plus_quarantined(dirty_pipeline):
-    held = quarantined(dirty_pipeline)
+def test_raw_rows_equal_staged_plus_quarantined(demo_pipeline):
+    held = quarantined(demo_pipeline)
     for table, model in STAGING_MODELS.items():
-        raw = dirty_pipeline.scalar(f"select count(*) from raw.{table}")
-        staged = dirty_pipeline.scalar(f"select count(*) from {model}")
+        raw = demo_pipeline.scalar(f"select count(*) from raw.{table}")
+        staged = demo_pipeline.scalar(f"select count(*) from {model}")
         assert raw == staged + sum(n for (t, _), n in held.items() if t == table), table
 
 
-def test_running_the_same_day_again_adds_nothing(dirty_pipeline, monkeypatch):
-    before = dirty_pipeline.query("select count(*) from raw.events")
-    monkeypatch.setenv("FLYWHEEL_RAW_DIR", str(dirty_pipeline.raw_dir))
-    monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(dirty_pipeline.warehouse))
+def test_running_the_same_day_again_adds_nothing(demo_pipeline, monkeypatch):
+    before = demo_pipeline.query("select count(*) from raw.events")
+    monkeypatch.setenv("FLYWHEEL_RAW_DIR", str(demo_pipeline.raw_dir))
+    monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(demo_pipeline.warehouse))
     assert run_daily(END_DATE).success
-    assert dirty_pipeline.query("select count(*) from raw.events") == before
-    files = list(dirty_pipeline.raw_dir.glob("*/*.parquet"))
-    assert dirty_pipeline.scalar("select count(*) from raw._loaded_files") == len(files)
+    assert demo_pipeline.query("select count(*) from raw.events") == before
+    files = list(demo_pipeline.raw_dir.glob("*/*.parquet"))
+    assert demo_pipeline.scalar("select count(*) from raw._loaded_files") == len(files)

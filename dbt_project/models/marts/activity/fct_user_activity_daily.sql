@@ -45,7 +45,10 @@ incremental_window as (
         {%- else %}
         {{ as_of_date() }} as window_end
         {%- endif %}
+    -- one row: max() over the table, or no table read at all with min_date
+    {%- if not var('min_date') %}
     from {{ this }}
+    {%- endif %}
 ),
 
 -- The window's days, plus every day of users not built yet (e.g. loaded late)
