@@ -23,6 +23,17 @@ class Settings(BaseSettings):
     sendgrid_api_key: SecretStr | None = Field(None, alias="SENDGRID_API_KEY")
     sendgrid_api_host: str = Field("https://api.sendgrid.com", alias="SENDGRID_API_HOST")
     dbt_target: Literal["duckdb", "postgres"] = Field("duckdb", alias="DBT_TARGET")
+    from_email: str = Field("reports@flywheel.example.com", alias="FLYWHEEL_FROM_EMAIL")
+    from_name: str = Field("Flywheel", alias="FLYWHEEL_FROM_NAME")
+    # {send_key} is replaced by the e-mail's send_key.
+    unsubscribe_url: str = Field(
+        "https://flywheel.example.com/unsubscribe?key={send_key}", alias="FLYWHEEL_UNSUBSCRIBE_URL"
+    )
+    sendgrid_sandbox: bool = Field(False, alias="SENDGRID_SANDBOX_MODE")
+    sendgrid_asm_group_id: int | None = Field(None, alias="SENDGRID_ASM_GROUP_ID")
+    sendgrid_webhook_public_key: str | None = Field(None, alias="SENDGRID_WEBHOOK_PUBLIC_KEY")
+    # Triggers up to this many days old are still sent; older ones never are.
+    send_grace_days: int = Field(1, alias="FLYWHEEL_SEND_GRACE_DAYS")
 
     def export_environment(self) -> None:
         """Publish the resolved settings to the environment, where dbt's profile and Dagster's

@@ -2,7 +2,8 @@
 -- candidates of int_recommendation_rules_daily (the e-mail shows at most 2). Each carries an
 -- estimate of the hours it saves per week: the median weekly hours saved by the peers (users
 -- of the same employee band, that day) who already do it, or the seed's default where fewer
--- than `min_cohort_size` peers do. Ranked by the estimate, highest first, ties by name.
+-- than `min_cohort_size` peers do, or where the benefit is not time saved by automation
+-- (seed column estimate_from_peers). Ranked by the estimate, highest first, ties by name.
 -- Users only (entity_type = 'user'): accounts get no recommendations of their own.
 
 with
@@ -40,9 +41,12 @@ candidates as (
         recommendations.description,
         peers.cohort_size,
         peers.peer_count,
-        peers.peer_count >= {{ var('min_cohort_size') }} as has_enough_peers,
+        recommendations.estimate_from_peers
+        and peers.peer_count >= {{ var('min_cohort_size') }} as has_enough_peers,
         case
-            when peers.peer_count >= {{ var('min_cohort_size') }}
+            when
+                recommendations.estimate_from_peers
+                and peers.peer_count >= {{ var('min_cohort_size') }}
                 then peers.peer_median_weekly_hours_saved
             else recommendations.default_hours_saved_per_week
         end as est_hours_saved_per_week

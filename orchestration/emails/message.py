@@ -1,0 +1,16 @@
+"""A rendered e-mail, ready for any sending backend."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    send_key: str  # the idempotency key: one e-mail per send_key, ever
+    to_email: str
+    to_name: str | None
+    subject: str
+    html: str
+    text: str
+    trigger_type: str  # also the SendGrid category
+    locale: str
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. List-Unsubscribe
