@@ -315,7 +315,9 @@ def _accounts(
     created = np.empty(n, dtype=np.int64)
     for i in range(n):
         if created_day[i] == NOT_CREATED:
-            day = calendar.start - timedelta(days=int(rng.integers(30, 4 * 365)))
+            # Past onboarding, yet recent enough that each user's daily history (which starts
+            # on the day the user was created) stays a few months long.
+            day = calendar.start - timedelta(days=int(rng.integers(30, 120)))
             created[i] = local_to_utc(zones[i], day, rng.uniform(9, 17) * 3600)
         else:
             # Just before the admin signs up and starts onboarding (see `_users`).
