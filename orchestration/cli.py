@@ -1,15 +1,12 @@
 """The `flywheel` command line."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import click
 
+from orchestration.run_day import last_complete_day
 from orchestration.settings import get_settings
-
-
-def _last_complete_day() -> date:
-    return datetime.now(UTC).date() - timedelta(days=1)
 
 
 @click.group()
@@ -90,7 +87,7 @@ def run(as_of: datetime | None) -> None:
     """Run the daily job in-process: load new raw files and build the warehouse."""
     from orchestration.dbt.project import prepare_manifest
 
-    day = as_of.date() if as_of else _last_complete_day()
+    day = as_of.date() if as_of else last_complete_day()
     prepare_manifest()
     from orchestration.runner import run_daily
     from orchestration.summary import print_summary
@@ -99,3 +96,52 @@ def run(as_of: datetime | None) -> None:
     print_summary(get_settings())
     if not result.success:
         raise click.ClickException(f"The run for {day} failed; see the log above.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8025, show_default=True, type=int, help="Port to listen on.")
+def webhook(host: str, port: int) -> None:
+    """Receive SendGrid's signed Event Webhook and write raw email_events files.
+
+    Needs SENDGRID_WEBHOOK_PUBLIC_KEY (the verification key of SendGrid's signed Event
+    Webhook). Files land in FLYWHEEL_RAW_DIR/email_events/webhook/; the next run loads them.
+    """
+    import logging
+
+    from orchestration.feedback.server import serve
+
+    settings = get_settings()
+    if not settings.sendgrid_webhook_public_key:
+        raise click.ClickException(
+            "Set SENDGRID_WEBHOOK_PUBLIC_KEY: unsigned webhook requests are never accepted."
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        serve(
+            host,
+            port,
+            raw_dir=settings.raw_dir,
+            public_key=settings.sendgrid_webhook_public_key,
+        )
+    except ValueError as error:  # a public key that is not one
+        raise click.ClickException(str(error)) from error
+    except OSError as error:  # e.g. the port is taken
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {error}") from error
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory to write the gallery into (default: previews/ in the repository).",
+)
+def preview(out_dir: Path | None) -> None:
+    """Render every e-mail template in every language into a browsable HTML gallery."""
+    from orchestration.emails.preview import build_previews
+    from orchestration.settings import REPO_ROOT
+
+    index = build_previews(out_dir or REPO_ROOT / "previews", get_settings())
+    click.echo(f"Wrote the e-mail previews; open {index.resolve().as_uri()}")

@@ -3,8 +3,9 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.dbt.assets import flywheel_dbt_models
+from orchestration.dbt.assets import email_feedback_models, flywheel_dbt_models
 from orchestration.dbt.project import flywheel_dbt
+from orchestration.emails.assets import email_send_ledger, rendered_emails
 from orchestration.ingestion.assets import raw_tables
 from orchestration.jobs import daily_build
 from orchestration.resources import RawDirectory, Warehouse
@@ -13,7 +14,13 @@ from orchestration.settings import get_settings
 get_settings()  # publishes the resolved configuration for the EnvVar resources below
 
 defs = dg.Definitions(
-    assets=[raw_tables, flywheel_dbt_models],
+    assets=[
+        raw_tables,
+        flywheel_dbt_models,
+        rendered_emails,
+        email_send_ledger,
+        email_feedback_models,
+    ],
     jobs=[daily_build],
     resources={
         "warehouse": Warehouse(path=dg.EnvVar("FLYWHEEL_WAREHOUSE")),

@@ -1,0 +1,121 @@
+"""Dagster assets: render the payloads that are due, then send them exactly once."""
+
+import json
+from collections import Counter
+from datetime import timedelta
+
+import dagster as dg
+
+from orchestration.emails.message import RenderedEmail
+from orchestration.emails.render import render_email
+from orchestration.emails.sending.factory import backend_from_settings
+from orchestration.emails.sending.ledger import ensure_send_ledger
+from orchestration.emails.sending.sender import send_emails
+from orchestration.resources import Warehouse
+from orchestration.run_day import RunDay
+from orchestration.settings import get_settings
+
+PAYLOADS = dg.AssetKey(["email", "rpt_email_payloads"])
+RENDERED = dg.AssetKey(["email", "rendered_emails"])
+SEND_LEDGER = dg.AssetKey(["email", "send_ledger"])
+
+RENDERED_DDL = """
+create or replace table email.rendered_emails (
+    send_key varchar primary key, to_email varchar not null, to_name varchar,
+    subject varchar not null, html varchar not null, text varchar not null,
+    trigger_type varchar not null, locale varchar not null, headers varchar not null
+)
+"""
+
+
+@dg.asset(
+    key=RENDERED,
+    deps=[PAYLOADS],
+    group_name="email",
+    kinds={"jinja", "duckdb"},
+    description="The e-mails due on the run's day (grace: FLYWHEEL_SEND_GRACE_DAYS), rendered "
+    "in the reader's locale. Older triggers are history: a backfill never e-mails the past.",
+)
+def rendered_emails(
+    context: dg.AssetExecutionContext, config: RunDay, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    settings = get_settings()
+    first_due = config.day - timedelta(days=settings.send_grace_days)
+    with warehouse.connect() as con:
+        cursor = con.execute(
+            "select * from email.rpt_email_payloads "
+            "where triggered_on between ? and ? order by send_key",
+            [first_due, config.day],
+        )
+        columns = [column[0] for column in cursor.description]
+        emails = [
+            render_email(dict(zip(columns, row, strict=True)), settings)
+            for row in cursor.fetchall()
+        ]
+        con.execute(RENDERED_DDL)
+        if emails:
+            con.executemany(
+                "insert into email.rendered_emails values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [
+                        e.send_key,
+                        e.to_email,
+                        e.to_name,
+                        e.subject,
+                        e.html,
+                        e.text,
+                        e.trigger_type,
+                        e.locale,
+                        json.dumps(e.headers),
+                    ]
+                    for e in emails
+                ],
+            )
+    by_type = Counter(email.trigger_type for email in emails)
+    context.log.info(f"Rendered {len(emails)} e-mail(s) due {first_due} to {config.day}")
+    return dg.MaterializeResult(
+        metadata={
+            "rendered": len(emails),
+            "by_trigger_type": dict(sorted(by_type.items())),
+            "by_locale": dict(sorted(Counter(email.locale for email in emails).items())),
+        }
+    )
+
+
+@dg.asset(
+    key=SEND_LEDGER,
+    deps=[RENDERED],
+    group_name="email",
+    kinds={"sendgrid", "duckdb"},
+    description="Sends the rendered e-mails through the outbox or SendGrid; the ledger records "
+    "every attempt, so a re-run sends each send_key at most once (docs/sending.md).",
+)
+def email_send_ledger(
+    context: dg.AssetExecutionContext, config: RunDay, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    settings = get_settings()
+    backend = backend_from_settings(settings)
+    with warehouse.connect() as con:
+        ensure_send_ledger(con)
+        rows = con.execute(
+            "select send_key, to_email, to_name, subject, html, text, trigger_type, locale, "
+            "headers from email.rendered_emails order by send_key"
+        ).fetchall()
+        emails = [RenderedEmail(*row[:8], headers=json.loads(row[8])) for row in rows]
+        report = send_emails(con, emails, backend)
+    context.log.info(f"{settings.email_backend}: {report.summary()}")
+    metadata = {
+        "backend": settings.email_backend,
+        "accepted": report.accepted,
+        "already_sent": report.already_sent,
+        "failed": report.failed,
+        "in_doubt": report.in_doubt,
+        "resent_after_cancel": report.resent_after_cancel,
+    }
+    if report.failed or report.in_doubt:
+        # One bad address must not stop the others: failures stay in the ledger with reasons.
+        context.log.warning(
+            f"{report.failed} e-mail(s) failed and {report.in_doubt} are in doubt; "
+            "see email.send_ledger (status, error)"
+        )
+    return dg.MaterializeResult(metadata=metadata)

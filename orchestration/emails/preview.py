@@ -1,0 +1,377 @@
+"""Previews of every e-mail: each template in each language (and an unknown one, to show the
+fallback to English) for a few fixed, representative payloads, as a browsable gallery.
+
+`flywheel preview [--out DIR]` writes `index.html` and one `.html` and `.txt` file per
+message. The sample payloads have every column of `email.rpt_email_payloads` and cover the
+cases the templates branch on: a published peer cohort or an anonymised one, above or below
+the average, 0, 1 or 2 recommendations, the top of a ladder, a missing or very long first
+name, and counts that take each plural form (1, 2, 5, 21).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, select_autoescape
+
+from orchestration.emails.message import RenderedEmail
+from orchestration.emails.render import TRIGGER_TEMPLATES, render_email
+from orchestration.settings import Settings
+
+PREVIEW_LOCALES = ("en", "fr", "ru", "de")  # de: not supported, rendered in English
+
+LONG_RUSSIAN_NAME = "Александра-Анастасия Константиновна"
+
+# One payload row as rpt_email_payloads has it, for a user at Pro level on the
+# performance ladder, in a published cohort, above the average, with two recommendations.
+BASE_PAYLOAD: dict[str, Any] = {
+    "send_key": "usr_preview:template:period",
+    "user_id": "usr_preview",
+    "account_id": "acc_preview",
+    "email": "anna.martin@example.com",
+    "first_name": "Anna",
+    "locale": "en",
+    "timezone": "Europe/Paris",
+    "trigger_type": None,
+    "template": None,
+    "triggered_on": dt.date(2026, 3, 2),
+    "priority": 50,
+    "detail_metric": None,
+    "detail_value": None,
+    "stage": "optimize",
+    "ladder": "performance",
+    "level": "Pro",
+    "next_level": "Expert",
+    "progress_pct": 40.0,
+    "remaining_to_next": 15.0,
+    "next_requirement": "optimized actions in 28 days",
+    "current_streak_days": 5,
+    "longest_streak_days": 12,
+    "active_days_7d": 5,
+    "active_days_28d": 18,
+    "tasks_mtd": 45,
+    "workflows_mtd": 12,
+    "reports_mtd": 6,
+    "hours_saved_7d": 3.5,
+    "hours_saved_28d": 12.0,
+    "hours_saved_qtd": 42.0,
+    "work_weeks_saved_qtd": 1.05,
+    "employee_band": "51-200",
+    "account_tasks_this_month": 347.0,
+    "cohort_avg_tasks": 301.7,
+    "account_pct_vs_cohort_avg": 15.0,
+    "account_percentile_rank": 92.0,
+    "account_is_top_10pct": True,
+    "user_pct_vs_team_avg": 12.0,
+    "recommendation_1": "use_bulk_actions",
+    "recommendation_1_hours_per_week": 3.0,
+    "recommendation_2": "automate_reports",
+    "recommendation_2_hours_per_week": 1.5,
+}
+
+# Scenario b: an anonymised cohort (fewer than min_cohort_size peers), one recommendation,
+# no first name. Scenario c: below the cohort average, no recommendation, a long name.
+_ANONYMISED = {
+    "cohort_avg_tasks": None,
+    "account_pct_vs_cohort_avg": None,
+    "account_percentile_rank": None,
+    "account_is_top_10pct": None,
+    "first_name": None,
+    "recommendation_2": None,
+    "recommendation_2_hours_per_week": None,
+}
+_BELOW_AVERAGE = {
+    "account_tasks_this_month": 120.0,
+    "cohort_avg_tasks": 301.7,
+    "account_pct_vs_cohort_avg": -60.2,
+    "account_percentile_rank": 20.0,
+    "account_is_top_10pct": False,
+    "user_pct_vs_team_avg": -35.0,
+    "first_name": LONG_RUSSIAN_NAME,
+    "recommendation_1": None,
+    "recommendation_1_hours_per_week": None,
+    "recommendation_2": None,
+    "recommendation_2_hours_per_week": None,
+}
+_TOP_OF_USAGE = {
+    "stage": "reinforce",
+    "ladder": "usage_tier",
+    "level": "Platinum",
+    "next_level": None,
+    "progress_pct": 100.0,
+    "remaining_to_next": None,
+    "next_requirement": None,
+}
+_ONBOARDING = {
+    "stage": "implement",
+    "ladder": "onboarding",
+    "level": "Explorer",
+    "next_level": "Builder",
+    "progress_pct": 50.0,
+    "remaining_to_next": 1.0,
+    "next_requirement": "onboarding steps completed",
+}
+
+SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "milestone_reached": [
+        ("a", "100 tasks, published cohort, 2 recommendations", {
+            "detail_metric": "tasks_completed", "detail_value": Decimal("100"),
+            "remaining_to_next": 21.0,
+        }),
+        ("b", "50 reports, anonymised cohort, 1 recommendation", {
+            **_ANONYMISED, "detail_metric": "reports_generated", "detail_value": Decimal("50"),
+            "remaining_to_next": 2.0,
+        }),
+        ("c", "10 workflows, no recommendation, top of the ladder", {
+            **_BELOW_AVERAGE, **_TOP_OF_USAGE, "detail_metric": "workflows_completed",
+            "detail_value": Decimal("10"),
+        }),
+    ],
+    "inactive_nudge": [
+        ("a", "10 days, 2 recommendations", {
+            "detail_metric": "days_inactive", "detail_value": Decimal("10"),
+            "longest_streak_days": 21,
+        }),
+        ("b", "10 days, 1 recommendation, no first name", {
+            **_ANONYMISED, "detail_metric": "days_inactive", "detail_value": Decimal("10"),
+            "longest_streak_days": 2,
+        }),
+        ("c", "21 days, no recommendation, long name", {
+            **_BELOW_AVERAGE, **_ONBOARDING, "detail_metric": "days_inactive",
+            "detail_value": Decimal("21"), "longest_streak_days": 1,
+        }),
+    ],
+    "feature_adoption_prompt": [
+        ("a", "21 reports in 28 days, 2 recommendations", {
+            "detail_metric": "reports_28d", "detail_value": Decimal("21"),
+            "recommendation_1": "automate_reports", "recommendation_1_hours_per_week": 2.0,
+            "recommendation_2": "schedule_reports", "recommendation_2_hours_per_week": 1.0,
+        }),
+        ("b", "schedules but no report (0), 1 recommendation", {
+            **_ANONYMISED, "detail_metric": "reports_28d", "detail_value": Decimal("0"),
+            "recommendation_1": "automate_reports", "recommendation_1_hours_per_week": 2.5,
+        }),
+        ("c", "5 reports, no recommendation", {
+            **_BELOW_AVERAGE, "detail_metric": "reports_28d", "detail_value": Decimal("5"),
+            "level": None, "next_level": "Pro", "remaining_to_next": 5.0, "progress_pct": 0.0,
+        }),
+    ],
+    "level_up": [
+        ("a", "Pro reached, 21 actions to Expert", {
+            "detail_metric": "optimized_actions_28d", "detail_value": Decimal("9"),
+            "progress_pct": 16.0, "remaining_to_next": 21.0,
+        }),
+        ("b", "Builder reached, 1 integration to Integrator", {
+            **_ANONYMISED, "stage": "implement", "ladder": "onboarding", "level": "Builder",
+            "next_level": "Integrator", "progress_pct": 0.0, "remaining_to_next": 1.0,
+            "next_requirement": "integrations connected",
+            "detail_metric": "integrations_total", "detail_value": Decimal("0"),
+        }),
+        ("c", "Platinum: the top of the ladder", {
+            **_BELOW_AVERAGE, **_TOP_OF_USAGE, "detail_metric": "active_days_28d",
+            "detail_value": Decimal("24"),
+        }),
+    ],
+    "personal_best": [
+        ("a", "21 tasks in a week", {
+            "detail_metric": "tasks_completed", "detail_value": Decimal("21"),
+        }),
+        ("b", "5 workflows in a week, 1 recommendation", {
+            **_ANONYMISED, "detail_metric": "workflows_completed", "detail_value": Decimal("5"),
+            "tasks_mtd": 1, "workflows_mtd": 2, "reports_mtd": 5,
+        }),
+        ("c", "12 reports in a week, no recommendation", {
+            **_BELOW_AVERAGE, "detail_metric": "reports_generated", "detail_value": Decimal("12"),
+            "tasks_mtd": 21, "workflows_mtd": 0, "reports_mtd": 22,
+        }),
+    ],
+    "streak_milestone": [
+        ("a", "14 days in a row", {
+            "detail_metric": "current_streak_days", "detail_value": Decimal("14"),
+            "current_streak_days": 14, "longest_streak_days": 21,
+        }),
+        ("b", "30 days in a row, 1 recommendation", {
+            **_ANONYMISED, "detail_metric": "current_streak_days", "detail_value": Decimal("30"),
+            "current_streak_days": 30, "longest_streak_days": 30,
+        }),
+        ("c", "7 days in a row, top of the ladder", {
+            **_BELOW_AVERAGE, **_TOP_OF_USAGE, "detail_metric": "current_streak_days",
+            "detail_value": Decimal("7"), "current_streak_days": 7, "longest_streak_days": 22,
+        }),
+    ],
+    "onboarding_stuck": [
+        ("a", "1 step done, 2 recommendations", {
+            **_ONBOARDING, "detail_metric": "onboarding_steps_total", "detail_value": Decimal("1"),
+            "remaining_to_next": 2.0, "progress_pct": 0.0,
+            "recommendation_1": "finish_onboarding", "recommendation_1_hours_per_week": 1.0,
+            "recommendation_2": "connect_crm", "recommendation_2_hours_per_week": 1.5,
+        }),
+        ("b", "2 steps done, 1 recommendation", {
+            **_ANONYMISED, **_ONBOARDING, "detail_metric": "onboarding_steps_total",
+            "detail_value": Decimal("2"),
+            "recommendation_1": "finish_onboarding", "recommendation_1_hours_per_week": 1.0,
+        }),
+        ("c", "3 steps done (Builder), no recommendation", {
+            **_BELOW_AVERAGE, **_ONBOARDING, "level": "Builder", "next_level": "Integrator",
+            "progress_pct": 0.0, "remaining_to_next": 1.0,
+            "next_requirement": "integrations connected",
+            "detail_metric": "onboarding_steps_total", "detail_value": Decimal("3"),
+        }),
+    ],
+    "weekly_report": [
+        ("a", "5 active days, top 10% of the cohort, 42 h saved", {
+            "detail_metric": "last_week_active_days", "detail_value": Decimal("5"),
+            "current_streak_days": 21,
+        }),
+        ("b", "2 active days, anonymised cohort, 1.5 h saved", {
+            **_ANONYMISED, "detail_metric": "last_week_active_days", "detail_value": Decimal("2"),
+            "hours_saved_7d": 0.5, "hours_saved_qtd": 1.5, "work_weeks_saved_qtd": 0.0375,
+            "tasks_mtd": 2, "workflows_mtd": 1, "reports_mtd": 21,
+            "stage": "reinforce", "ladder": "usage_tier", "level": "Silver", "next_level": "Gold",
+            "progress_pct": 62.5, "remaining_to_next": 3.0,
+            "next_requirement": "active days in 28 days",
+        }),
+        ("c", "1 active day, below the average, nothing saved yet", {
+            **_BELOW_AVERAGE, "detail_metric": "last_week_active_days", "detail_value": Decimal("1"),
+            "current_streak_days": 0, "longest_streak_days": 3,
+            "hours_saved_7d": 0.0, "hours_saved_qtd": 0.0, "work_weeks_saved_qtd": 0.0,
+            "tasks_mtd": 0, "workflows_mtd": 0, "reports_mtd": 1,
+            "stage": "reinforce", "ladder": "usage_tier", "level": "Bronze", "next_level": "Silver",
+            "progress_pct": 0.0, "remaining_to_next": 7.0,
+            "next_requirement": "active days in 28 days",
+        }),
+    ],
+    "expansion_invite": [
+        ("a", "42 h saved this quarter, top 10%", {
+            "stage": "expand", "ladder": "mastery", "level": "Champion", "next_level": "Advocate",
+            "progress_pct": 33.3, "remaining_to_next": 2.0, "next_requirement": "colleagues invited",
+        }),
+        ("b", "21 h saved, anonymised cohort", {
+            **_ANONYMISED, "hours_saved_qtd": 21.0, "work_weeks_saved_qtd": 0.525,
+            "stage": "expand", "ladder": "mastery", "level": None, "next_level": "Champion",
+            "progress_pct": 75.0, "remaining_to_next": 1.5,
+            "next_requirement": "hours saved in 28 days",
+        }),
+        ("c", "no hours saved yet, below the average", {
+            **_BELOW_AVERAGE, "hours_saved_qtd": 0.0, "work_weeks_saved_qtd": 0.0,
+            "stage": "expand", "ladder": "mastery", "level": "Champion", "next_level": "Advocate",
+            "progress_pct": 0.0, "remaining_to_next": 3.0, "next_requirement": "colleagues invited",
+        }),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Preview:
+    template: str
+    scenario: str
+    description: str
+    locale: str  # as asked; the e-mail's own locale says what it was rendered in
+    email: RenderedEmail
+
+    @property
+    def stem(self) -> str:
+        return f"{self.template}--{self.scenario}--{self.locale}"
+
+
+def sample_payloads() -> list[tuple[str, str, dict[str, Any]]]:
+    """(scenario, description, payload) for every template and scenario, in English."""
+    samples = []
+    for template in TRIGGER_TEMPLATES:
+        for scenario, description, overrides in SCENARIOS[template]:
+            payload = {
+                **BASE_PAYLOAD,
+                **overrides,
+                "template": template,
+                "trigger_type": template,
+                "send_key": f"usr_preview:{template}:{scenario}",
+            }
+            samples.append((scenario, description, payload))
+    return samples
+
+
+def render_previews(settings: Settings) -> list[Preview]:
+    previews = []
+    for scenario, description, payload in sample_payloads():
+        for locale in PREVIEW_LOCALES:
+            email = render_email({**payload, "locale": locale}, settings)
+            previews.append(
+                Preview(payload["template"], scenario, description, locale, email)
+            )
+    return previews
+
+
+_INDEX = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Flywheel e-mail previews</title>
+<style>
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 24px;
+       color: #1f2937; }
+h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border: 1px solid #e5e7eb; padding: 6px 8px; text-align: left; vertical-align: top;
+         font-size: 14px; }
+th { background: #f9fafb; }
+.muted { color: #6b7280; font-size: 12px; }
+</style>
+</head>
+<body>
+<h1>Flywheel e-mail previews</h1>
+<p class="muted">{{ count }} messages: {{ templates|length }} templates × {{ scenarios }} sample
+payloads × {{ locales|join(", ") }} (<code>de</code> is not supported: it falls back to English).
+From: {{ from_name }} &lt;{{ from_email }}&gt;.</p>
+{% for template in templates %}
+<h2 id="{{ template }}">{{ template }}</h2>
+<table>
+  <tr><th>sample</th>{% for locale in locales %}<th>{{ locale }}</th>{% endfor %}</tr>
+  {% for scenario, row in by_template[template].items() %}
+  <tr>
+    <td><strong>{{ scenario }}</strong> <span class="muted">{{ row.description }}</span></td>
+    {% for locale in locales %}{% set p = row.previews[locale] %}
+    <td><a href="{{ p.stem }}.html">{{ p.email.subject }}</a>
+      <span class="muted">(<a href="{{ p.stem }}.txt">text</a>, rendered in {{ p.email.locale }})</span></td>
+    {% endfor %}
+  </tr>
+  {% endfor %}
+</table>
+{% endfor %}
+</body>
+</html>
+"""
+
+
+def build_previews(out_dir: Path, settings: Settings) -> Path:
+    """Write every preview and the gallery into `out_dir`; return the gallery's path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    previews = render_previews(settings)
+    by_template: dict[str, dict[str, Any]] = {t: {} for t in TRIGGER_TEMPLATES}
+    for preview in previews:
+        (out_dir / f"{preview.stem}.html").write_text(preview.email.html, encoding="utf-8")
+        (out_dir / f"{preview.stem}.txt").write_text(preview.email.text, encoding="utf-8")
+        row = by_template[preview.template].setdefault(
+            preview.scenario, {"description": preview.description, "previews": {}}
+        )
+        row["previews"][preview.locale] = preview
+    index = (
+        Environment(autoescape=select_autoescape(default_for_string=True), trim_blocks=True)
+        .from_string(_INDEX)
+        .render(
+            count=len(previews),
+            templates=TRIGGER_TEMPLATES,
+            scenarios=len(SCENARIOS[TRIGGER_TEMPLATES[0]]),
+            locales=PREVIEW_LOCALES,
+            by_template=by_template,
+            from_name=settings.from_name,
+            from_email=settings.from_email,
+        )
+    )
+    index_path = out_dir / "index.html"
+    index_path.write_text(index, encoding="utf-8")
+    return index_path

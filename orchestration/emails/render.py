@@ -1,0 +1,260 @@
+"""Render one row of `email.rpt_email_payloads` into a `RenderedEmail`.
+
+A trigger type has two templates under `email_templates/`: `<template>.txt`, the plain-text
+e-mail and the copy (its blocks `subject`, `preheader`, `headline` and `lead`), and
+`<template>.html`, which lays that copy out with the partials. One Jinja2 environment per
+language is built once per process (`get_renderer()`); templates only format the payload.
+The HTML templates' CSS is inlined once, when they are loaded (`inline.InliningLoader`).
+
+The environments' globals, shared by every template: `names` (partials/names.jinja),
+`phrases` (partials/phrases.jinja), and the macros of the partials by format, `html`
+(partials/*.html) and `text` (partials/*.txt): `{{ html.progress_bar(...) }}`. Phrases and
+partials are pure functions of their arguments (and the language), so they are memoized:
+the same sentence or card is built once per process, not once per e-mail and format.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from collections.abc import Callable
+from functools import cache, lru_cache
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import (
+    Environment,
+    StrictUndefined,
+    Template,
+    TemplateRuntimeError,
+    select_autoescape,
+)
+from jinja2.runtime import Macro
+
+from orchestration.emails.i18n import (
+    SUPPORTED_LOCALES,
+    TEMPLATES_DIR,
+    Formatter,
+    load_translations,
+    negotiate_locale,
+)
+from orchestration.emails.inline import InliningLoader
+from orchestration.emails.message import RenderedEmail
+from orchestration.settings import Settings
+
+TRIGGER_TEMPLATES = (
+    "milestone_reached",
+    "inactive_nudge",
+    "feature_adoption_prompt",
+    "level_up",
+    "personal_best",
+    "streak_milestone",
+    "onboarding_stuck",
+    "weekly_report",
+    "expansion_invite",
+)
+
+# The payload columns the renderer and the templates read (a subset of rpt_email_payloads,
+# checked against its documentation by the tests). A row without one of them is a bug
+# upstream: render_email raises instead of sending a half-empty e-mail.
+PAYLOAD_COLUMNS = (
+    "send_key",
+    "email",
+    "first_name",
+    "locale",
+    "trigger_type",
+    "template",
+    "triggered_on",
+    "detail_metric",
+    "detail_value",
+    "stage",
+    "ladder",
+    "level",
+    "next_level",
+    "progress_pct",
+    "remaining_to_next",
+    "next_requirement",
+    "current_streak_days",
+    "longest_streak_days",
+    "tasks_mtd",
+    "workflows_mtd",
+    "reports_mtd",
+    "hours_saved_7d",
+    "hours_saved_qtd",
+    "work_weeks_saved_qtd",
+    "account_tasks_this_month",
+    "cohort_avg_tasks",
+    "account_pct_vs_cohort_avg",
+    "account_is_top_10pct",
+    "user_pct_vs_team_avg",
+    "recommendation_1",
+    "recommendation_1_hours_per_week",
+    "recommendation_2",
+    "recommendation_2_hours_per_week",
+)
+
+COPY_BLOCKS = ("subject", "preheader", "headline", "lead")
+_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+
+
+class PayloadError(KeyError):
+    """A payload row lacks a column the e-mails need."""
+
+
+def _fail(message: str) -> None:
+    raise TemplateRuntimeError(message)
+
+
+def one_line(value: str) -> str:
+    """Collapse every run of whitespace, CR and LF (and Unicode line breaks) into one space: a
+    header value built from user input can never start a new header."""
+    return " ".join(value.split())
+
+
+def unsubscribe_url(settings: Settings, send_key: str) -> str:
+    return settings.unsubscribe_url.replace("{send_key}", quote(send_key, safe=""))
+
+
+def _is_null(value: Any) -> bool:
+    # SQL NULL as it may arrive from DuckDB (None) or from a pandas frame (NaN, NaT, NA).
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def _memoize(macro: Macro) -> Callable[..., str]:
+    cached = lru_cache(maxsize=4096, typed=True)(macro)
+
+    def call(*args: Any) -> str:
+        try:
+            hash(args)
+        except TypeError:  # e.g. a list of stats: rendered each time
+            return macro(*args)
+        return cached(*args)
+
+    return call
+
+
+class MemoizedMacros:
+    """The exports of macro modules: macros memoized on their (positional) arguments, other
+    values (translated constants) as they are."""
+
+    def __init__(self, *modules: Any) -> None:
+        for module in modules:
+            for name, value in vars(module).items():
+                if not name.startswith("_"):
+                    setattr(self, name, _memoize(value) if isinstance(value, Macro) else value)
+
+
+def _partials(env: Environment, extension: str) -> MemoizedMacros:
+    paths = sorted((TEMPLATES_DIR / "partials").glob(f"*.{extension}"))
+    return MemoizedMacros(*(env.get_template(f"partials/{p.name}").module for p in paths))
+
+
+def build_environment(lang: str) -> Environment:
+    """The Jinja2 environment of one language: its gettext catalog, the Babel filters, and
+    the macro modules as globals (see the module's docstring)."""
+    env = Environment(
+        loader=InliningLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        cache_size=-1,
+    )
+    # `{% trans %}` blocks are whitespace-trimmed: the extraction (babel.cfg) does the same.
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(load_translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(Formatter(lang).filters())
+    env.globals["fail"] = _fail
+    env.globals["names"] = env.get_template("partials/names.jinja").module
+    env.globals["phrases"] = MemoizedMacros(env.get_template("partials/phrases.jinja").module)
+    env.globals["html"] = _partials(env, "html")
+    env.globals["text"] = _partials(env, "txt")
+    return env
+
+
+def _concat(chunks: Iterator[str]) -> str:
+    return "".join(chunks)
+
+
+class Renderer:
+    """Every template of every language, compiled once; `render` is then pure formatting."""
+
+    def __init__(self) -> None:
+        self._templates: dict[tuple[str, str], tuple[Template, Template]] = {}
+        self._phrases: dict[str, Any] = {}
+        for lang in SUPPORTED_LOCALES:
+            env = build_environment(lang)
+            self._phrases[lang] = env.globals["phrases"]
+            for name in TRIGGER_TEMPLATES:
+                self._templates[lang, name] = (
+                    env.get_template(f"{name}.txt"),
+                    env.get_template(f"{name}.html"),
+                )
+
+    def render(self, payload: Mapping[str, Any], settings: Settings) -> RenderedEmail:
+        missing = [column for column in PAYLOAD_COLUMNS if column not in payload]
+        if missing:
+            raise PayloadError(
+                f"payload {payload.get('send_key')!r} lacks the columns {', '.join(missing)}"
+            )
+        row = {key: None if _is_null(value) else value for key, value in payload.items()}
+        lang = negotiate_locale(row["locale"])
+        try:
+            text_template, html_template = self._templates[lang, row["template"]]
+        except KeyError:
+            raise ValueError(
+                f"payload {row['send_key']!r}: no e-mail template {row['template']!r}"
+            ) from None
+        url = unsubscribe_url(settings, row["send_key"])
+        context = {
+            **row,
+            "lang": lang,
+            "brand": settings.from_name,
+            "unsubscribe_url": url,
+        }
+
+        # The copy first (blocks of the .txt template), then both formats around it.
+        text_context = text_template.new_context(context)
+        copy = {
+            block: one_line(_concat(text_template.blocks[block](text_context)))
+            for block in COPY_BLOCKS
+        }
+        copy["greeting"] = self._phrases[lang].greeting(row["first_name"])
+        text_context.vars.update(copy)
+        text = _BLANK_LINES.sub("\n\n", _concat(text_template.root_render_func(text_context)))
+        text = text.strip() + "\n"
+        html = html_template.render(context, **copy)
+
+        return RenderedEmail(
+            send_key=row["send_key"],
+            to_email=row["email"],
+            to_name=one_line(row["first_name"]) or None if row["first_name"] else None,
+            subject=copy["subject"],
+            html=html,
+            text=text,
+            trigger_type=row["trigger_type"],
+            locale=lang,
+            headers={
+                "List-Unsubscribe": f"<{url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+
+
+@cache
+def get_renderer() -> Renderer:
+    """The process-wide renderer (building it compiles every template of every language)."""
+    return Renderer()
+
+
+def render_email(payload: Mapping[str, Any], settings: Settings) -> RenderedEmail:
+    """Render one payload row (a dict of `email.rpt_email_payloads`) in its language; an
+    unknown locale renders in English."""
+    return get_renderer().render(payload, settings)

@@ -1,0 +1,59 @@
+"""Sending rendered e-mails exactly once: backends, the send ledger and the sender.
+
+    from orchestration.emails.sending import backend_from_settings, send_emails
+
+    with warehouse.connect() as con:
+        report = send_emails(con, emails, backend_from_settings(settings))
+
+See docs/sending.md for the guarantee and what happens at each crash point.
+"""
+
+from orchestration.emails.sending.backend import (
+    Attempt,
+    SendBackend,
+    SendResult,
+    SendStatus,
+    Withdrawal,
+    WithdrawStatus,
+)
+from orchestration.emails.sending.factory import backend_from_settings
+from orchestration.emails.sending.ledger import (
+    LEDGER_DDL,
+    LEDGER_TABLE,
+    LedgerRow,
+    email_hash,
+    ensure_send_ledger,
+    fetch_rows,
+)
+from orchestration.emails.sending.outbox import OutboxBackend
+from orchestration.emails.sending.retry import RetryPolicy
+from orchestration.emails.sending.sender import (
+    MessageOutcome,
+    SendingAborted,
+    SendReport,
+    send_emails,
+)
+from orchestration.emails.sending.sendgrid_backend import SendGridBackend
+
+__all__ = [
+    "LEDGER_DDL",
+    "LEDGER_TABLE",
+    "Attempt",
+    "LedgerRow",
+    "MessageOutcome",
+    "OutboxBackend",
+    "RetryPolicy",
+    "SendBackend",
+    "SendGridBackend",
+    "SendReport",
+    "SendResult",
+    "SendStatus",
+    "SendingAborted",
+    "WithdrawStatus",
+    "Withdrawal",
+    "backend_from_settings",
+    "email_hash",
+    "ensure_send_ledger",
+    "fetch_rows",
+    "send_emails",
+]

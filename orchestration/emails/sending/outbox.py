@@ -1,0 +1,129 @@
+"""The outbox backend: each message as a `.eml` file (full MIME) and its `.html` body.
+
+Used by default and in development: nothing leaves the machine. A message's files are named
+after its send_key, and the `.eml` is written last, to a temporary name and then moved into
+place with `os.replace`, so it either exists whole or not at all. An existing `.eml` means the
+message was already handed over: it is never written twice.
+"""
+
+import hashlib
+import os
+import re
+import tempfile
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate
+from pathlib import Path
+
+from orchestration.emails.message import RenderedEmail
+from orchestration.emails.sending.backend import (
+    Attempt,
+    SendResult,
+    SendStatus,
+    Withdrawal,
+    WithdrawStatus,
+)
+from orchestration.emails.sending.headers import (
+    InvalidMessage,
+    checked_address,
+    checked_headers,
+    single_line,
+)
+from orchestration.emails.sending.retry import RetryPolicy
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def outbox_stem(send_key: str) -> str:
+    """A file name for a send_key: readable, safe on every file system, and unique."""
+    readable = _UNSAFE.sub("_", send_key).strip("._")[:80] or "message"
+    digest = hashlib.sha256(send_key.encode("utf-8")).hexdigest()[:16]
+    return f"{readable}-{digest}"
+
+
+class OutboxBackend:
+    """Writes `<stem>.eml` and `<stem>.html` into `outbox_dir`."""
+
+    name = "outbox"
+
+    def __init__(
+        self,
+        outbox_dir: Path | str,
+        *,
+        from_email: str = "reports@flywheel.example.com",
+        from_name: str = "Flywheel",
+    ) -> None:
+        self.outbox_dir = Path(outbox_dir)
+        self.from_email = checked_address(from_email)
+        self.from_name = single_line(from_name)
+
+    def __repr__(self) -> str:
+        return f"OutboxBackend({str(self.outbox_dir)!r})"
+
+    def eml_path(self, send_key: str) -> Path:
+        return self.outbox_dir / f"{outbox_stem(send_key)}.eml"
+
+    def new_attempt(self, retry: RetryPolicy) -> Attempt:
+        return Attempt(backend=self.name)
+
+    def send(self, email: RenderedEmail, attempt: Attempt) -> SendResult:
+        eml = self.eml_path(email.send_key)
+        if eml.exists():
+            return SendResult(SendStatus.ACCEPTED, provider_message_id=eml.name)
+        try:
+            message = self.mime_message(email)
+        except InvalidMessage as exc:
+            return SendResult(SendStatus.REJECTED, reason=str(exc))
+        try:
+            self.outbox_dir.mkdir(parents=True, exist_ok=True)
+            _write_atomically(eml.with_suffix(".html"), email.html.encode("utf-8"))
+            _write_atomically(eml, message.as_bytes(policy=SMTP))
+        except OSError as exc:
+            # Nothing half-written is visible: the next attempt starts over.
+            return SendResult(SendStatus.RETRY, reason=f"outbox write failed: {exc.strerror}")
+        return SendResult(SendStatus.ACCEPTED, provider_message_id=eml.name)
+
+    def withdraw(self, attempt: Attempt, retry: RetryPolicy) -> Withdrawal:
+        if attempt.backend == "sendgrid":
+            # A request to SendGrid was in flight: only the SendGrid backend can cancel it.
+            return Withdrawal(
+                WithdrawStatus.UNDETERMINED,
+                "the attempt in flight was made with the sendgrid backend; re-run with it",
+            )
+        # An outbox attempt is resolved by `send` itself: the .eml exists or it does not.
+        return Withdrawal(WithdrawStatus.NOTHING_IN_FLIGHT)
+
+    def mime_message(self, email: RenderedEmail) -> EmailMessage:
+        """The message as multipart/alternative (text, then HTML) with one-line headers."""
+        to_email = checked_address(email.to_email)
+        extra_headers = checked_headers(email.headers)
+        message = EmailMessage()
+        message["From"] = Address(self.from_name, addr_spec=self.from_email)
+        message["To"] = Address(single_line(email.to_name or ""), addr_spec=to_email)
+        message["Subject"] = single_line(email.subject)
+        message["Date"] = formatdate(usegmt=True)
+        digest = hashlib.sha256(email.send_key.encode("utf-8")).hexdigest()[:32]
+        message["Message-ID"] = f"<{digest}@{self.from_email.rsplit('@', 1)[1]}>"
+        message["X-Flywheel-Send-Key"] = single_line(email.send_key)
+        message["X-Flywheel-Trigger"] = single_line(email.trigger_type)
+        for name, value in extra_headers.items():
+            message[name] = value
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        return message
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

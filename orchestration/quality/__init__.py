@@ -1,0 +1,5 @@
+"""Data quality: Great Expectations suites run as Dagster asset checks on the dbt models."""
+
+from orchestration.quality.checks import INBOX_GUARDED_ASSETS, quality_checks
+
+__all__ = ["INBOX_GUARDED_ASSETS", "quality_checks"]

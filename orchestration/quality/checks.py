@@ -1,0 +1,264 @@
+"""Great Expectations suites as Dagster asset checks on the dbt models they guard.
+
+Blocking checks (severity ERROR) guard the inbox: event volume, the benchmarks and levels
+the e-mails quote, and the payloads themselves (caps, holdout, recipient). The staging checks
+are warnings: they show in the UI, but nothing in an e-mail depends on them alone.
+
+Dagster's `blocking=True` holds back only the assets that depend directly on the checked
+asset: assets further downstream, and the other models of the same dbt step, still run. So
+the asset that sends e-mails must list `INBOX_GUARDED_ASSETS` among its deps.
+
+Great Expectations takes seconds to import, so the suites are imported when a check runs,
+not when the code location loads.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+import dagster as dg
+import duckdb
+
+from orchestration.quality import thresholds
+from orchestration.resources import Warehouse
+from orchestration.schedules import AS_OF_TAG, DAILY_BUILD_OP
+
+if TYPE_CHECKING:
+    from orchestration.quality.validation import SuiteBatch, SuiteOutcome
+
+EVENTS = dg.AssetKey(["staging", "stg_product__events"])
+USERS = dg.AssetKey(["staging", "stg_product__users"])
+ACCOUNTS = dg.AssetKey(["staging", "stg_product__accounts"])
+COHORT_BENCHMARKS = dg.AssetKey(["marts", "fct_cohort_benchmarks"])
+GAMIFICATION_LEVELS = dg.AssetKey(["marts", "fct_gamification_levels"])
+EMAIL_PAYLOADS = dg.AssetKey(["email", "rpt_email_payloads"])
+
+# The assets with blocking checks: the send step must depend on each of them directly.
+INBOX_GUARDED_ASSETS = (EVENTS, COHORT_BENCHMARKS, GAMIFICATION_LEVELS, EMAIL_PAYLOADS)
+
+# At most this many failure messages in a check's description; metadata lists them all.
+MAX_MESSAGES_IN_DESCRIPTION = 3
+
+BuildBatches = Callable[[duckdb.DuckDBPyConnection], Sequence["SuiteBatch"]]
+
+
+@contextmanager
+def read_only(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the warehouse, closed on exit (never held while dbt runs)."""
+    con = duckdb.connect(warehouse.path, read_only=True)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+def run_as_of(context: dg.AssetCheckExecutionContext) -> date | None:
+    """The run's as-of day (tag or dbt config); None when invoked outside a run or unset."""
+    try:
+        run = context.run
+    except dg.DagsterError:  # directly invoked (tests): there is no run
+        return None
+    value = run.tags.get(AS_OF_TAG) or (
+        run.run_config.get("ops", {})
+        .get(DAILY_BUILD_OP, {})
+        .get("config", {})
+        .get("as_of")
+    )
+    return date.fromisoformat(value) if value else None
+
+
+def evaluate(
+    warehouse: Warehouse, build_batches: BuildBatches, *, severity: dg.AssetCheckSeverity
+) -> dg.AssetCheckResult:
+    """Read the suites' frames (connection closed before validating), validate them and
+    report every failed expectation with the rows that break it."""
+    from orchestration.quality.validation import validate
+
+    try:
+        with read_only(warehouse) as con:
+            batches = build_batches(con)
+    except duckdb.Error as error:
+        problem = str(error).strip().splitlines()[0]
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=severity,
+            description=f"could not read the warehouse {warehouse.path}: {problem}",
+            metadata={"error": problem},
+        )
+    return check_result(validate(batches), severity=severity)
+
+
+def check_result(
+    outcomes: Sequence["SuiteOutcome"], *, severity: dg.AssetCheckSeverity
+) -> dg.AssetCheckResult:
+    messages = [failure.message for outcome in outcomes for failure in outcome.failures]
+    evaluated = sum(outcome.evaluated for outcome in outcomes)
+    suites = ", ".join(outcome.suite for outcome in outcomes)
+    if messages:
+        description = "; ".join(messages[:MAX_MESSAGES_IN_DESCRIPTION])
+        if len(messages) > MAX_MESSAGES_IN_DESCRIPTION:
+            description += f" (+{len(messages) - MAX_MESSAGES_IN_DESCRIPTION} more)"
+    else:
+        description = f"{evaluated} expectations passed ({suites})"
+    return dg.AssetCheckResult(
+        passed=not messages,
+        severity=severity,
+        description=description,
+        metadata={
+            "evaluated_expectations": evaluated,
+            "failed_expectations": len(messages),
+            "rows_validated": {outcome.suite: outcome.rows for outcome in outcomes},
+            "failures": dg.MetadataValue.md(
+                "\n".join(f"- {message}" for message in messages) or "none"
+            ),
+        },
+    )
+
+
+ERROR = dg.AssetCheckSeverity.ERROR
+WARN = dg.AssetCheckSeverity.WARN
+
+
+# --- staging: warnings -----------------------------------------------------------------------
+
+
+@dg.asset_check(
+    asset=EVENTS,
+    description="Ids present, event_id unique, event_name in seed event_types, no event in "
+    "the future or after its load time (dbt var future_tolerance_minutes).",
+)
+def events_are_valid(warehouse: Warehouse) -> dg.AssetCheckResult:
+    from orchestration.quality import suites
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    tolerance = thresholds.future_tolerance_minutes()
+    return evaluate(
+        warehouse,
+        lambda con: [
+            suites.events_integrity_suite(con, now=now, tolerance_minutes=tolerance),
+            suites.events_vocabulary_suite(con),
+        ],
+        severity=WARN,
+    )
+
+
+@dg.asset_check(
+    asset=USERS,
+    description="user_id present and unique, language supported, locale normalised, time "
+    "zone present and known to zoneinfo.",
+)
+def users_are_valid(warehouse: Warehouse) -> dg.AssetCheckResult:
+    from orchestration.quality import suites
+
+    return evaluate(warehouse, lambda con: [suites.users_suite(con)], severity=WARN)
+
+
+@dg.asset_check(
+    asset=ACCOUNTS,
+    description="account_id present and unique, employee_count not negative.",
+)
+def accounts_are_valid(warehouse: Warehouse) -> dg.AssetCheckResult:
+    from orchestration.quality import suites
+
+    return evaluate(warehouse, lambda con: [suites.accounts_suite(con)], severity=WARN)
+
+
+# --- blocking: what would make a wrong e-mail ------------------------------------------------
+
+
+@dg.asset_check(
+    asset=EVENTS,
+    blocking=True,
+    description=f"No account has more than {thresholds.VOLUME_SPIKE_RATIO:g}× its usual daily "
+    f"events ({thresholds.VOLUME_TRAILING_DAYS}-day median) on the last "
+    f"{thresholds.VOLUME_RECENT_DAYS} days up to the run's as-of day: a replayed or runaway "
+    "export would inflate every number an e-mail shows.",
+)
+def events_volume_is_normal(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
+    from orchestration.quality import suites
+
+    end_day = run_as_of(context)
+    return evaluate(
+        warehouse, lambda con: [suites.events_volume_suite(con, end_day=end_day)], severity=ERROR
+    )
+
+
+@dg.asset_check(
+    asset=COHORT_BENCHMARKS,
+    blocking=True,
+    description="percentile_rank within 0-100 (null when not published): e-mails quote it.",
+)
+def percentile_ranks_in_range(warehouse: Warehouse) -> dg.AssetCheckResult:
+    from orchestration.quality import suites
+
+    return evaluate(warehouse, lambda con: [suites.cohort_percentiles_suite(con)], severity=ERROR)
+
+
+@dg.asset_check(
+    asset=GAMIFICATION_LEVELS,
+    blocking=True,
+    description="Every level, next_level and highest_level_ever is a level of its ladder in "
+    "seed gamification_levels: e-mails name them.",
+)
+def levels_in_their_ladder(warehouse: Warehouse) -> dg.AssetCheckResult:
+    from orchestration.quality import suites
+
+    return evaluate(warehouse, lambda con: [suites.levels_in_ladders_suite(con)], severity=ERROR)
+
+
+@dg.asset_check(
+    asset=EMAIL_PAYLOADS,
+    blocking=True,
+    description="At most daily_email_cap e-mails per user and local day and weekly_email_cap "
+    "per 7 days (dbt vars).",
+)
+def payloads_within_caps(warehouse: Warehouse) -> dg.AssetCheckResult:
+    from orchestration.quality import suites
+
+    daily_cap, weekly_cap = thresholds.daily_email_cap(), thresholds.weekly_email_cap()
+    return evaluate(
+        warehouse,
+        lambda con: [suites.payload_caps_suite(con, daily_cap=daily_cap, weekly_cap=weekly_cap)],
+        severity=ERROR,
+    )
+
+
+@dg.asset_check(
+    asset=EMAIL_PAYLOADS,
+    blocking=True,
+    description="No payload for a holdout user (marts.dim_users.is_holdout), and every "
+    "payload's user is in dim_users.",
+)
+def payloads_exclude_holdout(warehouse: Warehouse) -> dg.AssetCheckResult:
+    from orchestration.quality import suites
+
+    return evaluate(warehouse, lambda con: [suites.payload_holdout_suite(con)], severity=ERROR)
+
+
+@dg.asset_check(
+    asset=EMAIL_PAYLOADS,
+    blocking=True,
+    description="Every payload has a non-empty e-mail address and a locale the templates are "
+    "translated into.",
+)
+def payloads_have_recipient(warehouse: Warehouse) -> dg.AssetCheckResult:
+    from orchestration.quality import suites
+
+    return evaluate(warehouse, lambda con: [suites.payload_recipients_suite(con)], severity=ERROR)
+
+
+quality_checks = [
+    events_are_valid,
+    users_are_valid,
+    accounts_are_valid,
+    events_volume_is_normal,
+    percentile_ranks_in_range,
+    levels_in_their_ladder,
+    payloads_within_caps,
+    payloads_exclude_holdout,
+    payloads_have_recipient,
+]

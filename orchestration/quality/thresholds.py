@@ -1,0 +1,54 @@
+"""Thresholds of the data-quality suites.
+
+Rules the dbt project already owns (e-mail caps, the future-timestamp tolerance) are read from
+its vars, so a rule has one home; thresholds that only the checks use are named here.
+"""
+
+from functools import cache
+from typing import Any
+
+import yaml
+
+from orchestration.settings import REPO_ROOT
+
+DBT_PROJECT_FILE = REPO_ROOT / "dbt_project" / "dbt_project.yml"
+
+# --- Event volume (staging.stg_product__events, blocking) ---
+# A day on which one account has more than this many times its usual daily events (the median
+# of the trailing window) is a spike: a replayed export, a bot, a loader bug. Sends wait until
+# an operator has looked.
+VOLUME_SPIKE_RATIO = 10.0
+# The trailing window (days before the day judged) the usual daily count is the median of.
+VOLUME_TRAILING_DAYS = 28
+# Days judged: the run's as-of day and the days before it that late files can still change.
+VOLUME_RECENT_DAYS = 3
+# The usual count is raised to at least this many events a day, so a small account going from
+# 2 to 30 events is not a spike (it takes more than 10 x 20 = 200 events).
+VOLUME_MIN_BASELINE_EVENTS = 20
+# An account with fewer days of history in the trailing window than this is not judged yet.
+VOLUME_MIN_HISTORY_DAYS = 7
+
+# --- Cohort benchmarks (marts.fct_cohort_benchmarks, blocking) ---
+PERCENTILE_RANK_MIN = 0.0
+PERCENTILE_RANK_MAX = 100.0
+
+# At most this many offending rows are quoted in a check's message (the count says the rest).
+MAX_EXAMPLES = 5
+
+
+@cache
+def dbt_vars() -> dict[str, Any]:
+    """The `vars:` of dbt_project.yml: the defaults every dbt run builds with."""
+    return yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))["vars"]
+
+
+def daily_email_cap() -> int:
+    return int(dbt_vars()["daily_email_cap"])
+
+
+def weekly_email_cap() -> int:
+    return int(dbt_vars()["weekly_email_cap"])
+
+
+def future_tolerance_minutes() -> int:
+    return int(dbt_vars()["future_tolerance_minutes"])

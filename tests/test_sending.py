@@ -1,0 +1,479 @@
+"""The sender against a local SendGrid-compatible server (real HTTP over loopback, the official
+client unpatched) and against the outbox: exactly once, retries, rejections, secrets."""
+
+import email
+import email.policy
+import logging
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from sendgrid import SendGridAPIClient
+
+from orchestration.emails.message import RenderedEmail
+from orchestration.emails.sending import (
+    Attempt,
+    OutboxBackend,
+    RetryPolicy,
+    SendGridBackend,
+    SendingAborted,
+    backend_from_settings,
+    email_hash,
+    ensure_send_ledger,
+    fetch_rows,
+    send_emails,
+)
+from orchestration.emails.sending.ledger import record_pending, utc_now
+from orchestration.settings import Settings
+from tests.sendgrid_server import FakeSendGrid
+
+API_KEY = "SG.flywheel-test.0123456789abcdefSECRET"
+FAST = RetryPolicy(max_attempts=8, base_delay=0.005, max_delay=0.05, max_rate_limit_wait=5)
+# The provider refuses cancels later than CUTOFF before send_at; tests finish well within.
+CUTOFF = 2.0
+
+
+def make_emails(count: int, prefix: str = "weekly") -> list[RenderedEmail]:
+    return [
+        RenderedEmail(
+            send_key=f"{prefix}:user-{i}:2025-W23",
+            to_email=f"user{i}@example.com",
+            to_name=f"User {i}",
+            subject=f"Your week, User {i}",
+            html=f"<p>Hello User {i}</p>",
+            text=f"Hello User {i}",
+            trigger_type="weekly_report",
+            locale="en",
+            headers={"List-Unsubscribe": f"<https://flywheel.example.com/u?key={prefix}{i}>"},
+        )
+        for i in range(count)
+    ]
+
+
+def ledger_rows(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
+    rows = con.execute(
+        "select send_key, status, attempts, batch_id, provider_message_id, failure_kind, error, "
+        "to_email_hash, backend from email.send_ledger"
+    ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    ensure_send_ledger(connection)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def server():
+    with FakeSendGrid(API_KEY, cancel_cutoff=CUTOFF, rate_limit_reset_after=0) as fake:
+        yield fake
+
+
+def sendgrid(server: FakeSendGrid, **overrides) -> SendGridBackend:
+    options = dict(
+        host=server.host,
+        delivery_delay=timedelta(seconds=60),
+        cancel_cutoff=timedelta(seconds=CUTOFF),
+        request_timeout=5.0,
+    )
+    options.update(overrides)
+    return SendGridBackend(options.pop("api_key", API_KEY), **options)
+
+
+# --- SendGrid: exactly once -----------------------------------------------------------------
+
+
+def test_every_email_is_delivered_once_and_a_second_run_sends_nothing(con, server):
+    emails = make_emails(30)
+    report = send_emails(con, emails, sendgrid(server), retry=FAST)
+
+    assert report.accepted == 30 and report.failed == 0
+    assert server.delivered_per_send_key() == {e.send_key: 1 for e in emails}
+    rows = ledger_rows(con)
+    by_message_id = {m.message_id: m for m in server.messages}
+    for mail in emails:
+        status, attempts, batch_id, message_id, *_ = rows[mail.send_key]
+        assert (status, attempts) == ("accepted", 1)
+        delivered = by_message_id[message_id]
+        assert delivered.send_key == mail.send_key and delivered.batch_id == batch_id
+
+    message = server.messages[0]
+    payload = message.payload
+    assert payload["from"] == {"email": "reports@flywheel.example.com", "name": "Flywheel"}
+    assert [c["type"] for c in payload["content"]] == ["text/plain", "text/html"]
+    assert message.categories == ("weekly_report",)
+    assert message.headers["List-Unsubscribe"].startswith("<https://flywheel.example.com/u")
+    assert message.send_at is not None and message.send_at > time.time() + 30
+
+    sends = server.request_count("/v3/mail/send")
+    again = send_emails(con, emails, sendgrid(server), retry=FAST)
+    assert again.already_sent == 30 and again.accepted == 0
+    assert server.request_count("/v3/mail/send") == sends
+
+
+def test_faults_on_a_fifth_of_requests_still_deliver_each_email_exactly_once(con):
+    emails = make_emails(60)
+    with FakeSendGrid(
+        API_KEY, seed=20250611, fault_rate=0.2, cancel_cutoff=CUTOFF, rate_limit_reset_after=0
+    ) as server:
+        report = send_emails(con, emails, sendgrid(server), retry=FAST, max_workers=8)
+
+        faults = {record.fault for record in server.requests}
+        assert {"429", "500", "drop"} <= faults, "the seed must exercise every kind of fault"
+        assert server.delivered_per_send_key() == {e.send_key: 1 for e in emails}
+        assert report.accepted == 60 and report.failed == 0 and report.in_doubt == 0
+        assert report.resent_after_cancel >= 1
+
+        # Consistent ledger: the accepted row names the delivered message and its batch; every
+        # other batch that received this send_key is cancelled.
+        delivered = {m.send_key: m for m in server.delivered()}
+        cancelled = server.cancelled_batches()
+        for key, (status, attempts, batch_id, message_id, *_rest) in ledger_rows(con).items():
+            assert status == "accepted" and attempts >= 1
+            assert (delivered[key].message_id, delivered[key].batch_id) == (message_id, batch_id)
+            taken = [m for m in server.messages if m.send_key == key]
+            assert all(m.batch_id in cancelled for m in taken if m.message_id != message_id)
+
+
+def test_a_rejected_message_fails_alone_with_the_reason_in_the_ledger(con):
+    emails = make_emails(5)
+    bad = emails[2]
+    with FakeSendGrid(API_KEY, reject_addresses=[bad.to_email], cancel_cutoff=CUTOFF) as server:
+        report = send_emails(con, emails, sendgrid(server), retry=FAST)
+        assert report.accepted == 4 and report.failed == 1
+        status, attempts, _, _, kind, error, *_ = ledger_rows(con)[bad.send_key]
+        assert (status, attempts, kind) == ("failed", 1, "rejected")
+        assert error == "HTTP 400: personalizations.0.to.0.email: Does not contain a valid address."
+        assert report.by_key()[bad.send_key].error == error
+        assert server.delivered_per_send_key() == {e.send_key: 1 for e in emails if e is not bad}
+
+        # A rejection is final: the next run does not try again.
+        sends = server.request_count("/v3/mail/send")
+        again = send_emails(con, emails, sendgrid(server), retry=FAST)
+        assert again.previously_failed == 1 and again.already_sent == 4
+        assert server.request_count("/v3/mail/send") == sends
+
+
+def test_a_429_waits_for_the_rate_limit_reset(con):
+    with FakeSendGrid(API_KEY, rate_limit_reset_after=1, cancel_cutoff=CUTOFF) as server:
+        server.fail_next("429")
+        report = send_emails(con, make_emails(1), sendgrid(server), retry=FAST)
+        assert report.accepted == 1
+        first, second = [r for r in server.requests if r.path == "/v3/mail/send"]
+        assert first.status == 429 and second.status == 202
+        assert second.at >= int(first.at) + 1  # X-RateLimit-Reset = int(now) + 1
+
+
+def test_a_time_out_is_in_doubt_its_batch_is_cancelled_before_sending_again(con, server):
+    server.delay_next(3.0)
+    mail = make_emails(1)[0]
+    report = send_emails(con, [mail], sendgrid(server, request_timeout=0.5), retry=FAST)
+
+    assert report.accepted == 1 and report.resent_after_cancel == 1
+    first, second = server.messages
+    assert first.batch_id in server.cancelled_batches()
+    assert second.batch_id not in server.cancelled_batches()
+    assert server.delivered_per_send_key() == {mail.send_key: 1}
+    assert ledger_rows(con)[mail.send_key][:2] == ("accepted", 2)
+
+
+def test_connection_refused_is_retried_without_cancelling_then_fails_as_transient(con):
+    with FakeSendGrid(API_KEY) as gone:
+        host = gone.host  # a port nobody listens on once the server is stopped
+    mail = make_emails(1)[0]
+    backend = SendGridBackend(
+        API_KEY,
+        host=host,
+        delivery_delay=timedelta(seconds=60),
+        cancel_cutoff=timedelta(seconds=CUTOFF),
+    )
+    report = send_emails(con, [mail], backend, retry=RetryPolicy(max_attempts=2, base_delay=0))
+    assert report.failed == 1
+    status, attempts, batch_id, _, kind, error, *_ = ledger_rows(con)[mail.send_key]
+    assert (status, attempts, batch_id, kind) == ("failed", 0, None, "transient")
+    assert "could not create a batch id: no response" in error
+
+    # Nothing was in flight: the next run (provider back) sends it.
+    with FakeSendGrid(API_KEY, cancel_cutoff=CUTOFF) as server:
+        again = send_emails(con, [mail], sendgrid(server), retry=FAST)
+        assert again.accepted == 1 and not server.cancelled_batches()
+        assert server.delivered_per_send_key() == {mail.send_key: 1}
+
+
+def test_an_attempt_in_doubt_past_its_cancel_window_is_never_sent_again(con, server):
+    """The crash left a pending row whose request reached the provider, and the re-run came
+    too late to cancel it: the safe side is to not send again and to say so."""
+    mail = make_emails(1)[0]
+    client = SendGridAPIClient(api_key=API_KEY, host=server.host).client
+    batch_id = client.mail.batch.post().to_dict["batch_id"]
+    payload = sendgrid(server).payload(mail, Attempt("sendgrid", batch_id, utc_now()))
+    client.mail.send.post(request_body=payload)  # the provider took it; we never heard back
+    past = utc_now() - timedelta(minutes=1)
+    record_pending(con, mail, Attempt("sendgrid", batch_id, past), past)
+
+    report = send_emails(con, [mail], sendgrid(server), retry=FAST)
+    assert report.failed == 1
+    status, _, _, _, kind, error, *_ = ledger_rows(con)[mail.send_key]
+    assert (status, kind) == ("failed", "unresolved")
+    assert error.startswith("in-flight request past its cancel window: not re-sent; check the ")
+    assert mail.send_key in error and batch_id in error
+    assert server.delivered_per_send_key() == {mail.send_key: 1}
+
+    again = send_emails(con, [mail], sendgrid(server), retry=FAST)
+    assert again.previously_failed == 1
+    assert server.delivered_per_send_key() == {mail.send_key: 1}
+
+
+def test_when_the_provider_refuses_a_cancel_the_message_stays_pending_not_doubled(con):
+    """SendGrid limits how many cancelled batches may wait for their send time."""
+    first, second = make_emails(2)
+    with FakeSendGrid(API_KEY, max_cancelled_batches=1, cancel_cutoff=CUTOFF) as server:
+        # Each message's first send is taken but not answered; the first one's re-send passes.
+        server.fail_next("drop")
+        server.fail_next(None)
+        server.fail_next("drop")
+        report = send_emails(con, [first, second], sendgrid(server), retry=FAST, max_workers=1)
+
+        assert report.accepted == 1 and report.in_doubt == 1
+        stuck = report.by_key()[second.send_key]
+        assert "cancel refused: HTTP 400: too many batches cancelled or paused" in stuck.error
+        assert ledger_rows(con)[second.send_key][0] == "pending"
+        # The dropped request of the stuck message may be delivered: it is, once.
+        assert server.delivered_per_send_key() == {first.send_key: 1, second.send_key: 1}
+
+        # Once the provider lets us cancel again, a re-run resolves it: cancel, then re-send.
+        server.max_cancelled_batches = None
+        again = send_emails(con, [first, second], sendgrid(server), retry=FAST)
+        assert again.accepted == 1 and again.resent_after_cancel == 1
+        assert server.delivered_per_send_key() == {first.send_key: 1, second.send_key: 1}
+        assert ledger_rows(con)[second.send_key][0] == "accepted"
+
+
+def test_sandbox_mode_validates_without_batches_or_deliveries(con, server):
+    emails = make_emails(3)
+    report = send_emails(con, emails, sendgrid(server, sandbox=True), retry=FAST)
+    assert report.accepted == 3 and report.backend == "sendgrid_sandbox"
+    assert server.request_count("/v3/mail/batch") == 0
+    assert all(m.sandbox and m.batch_id is None for m in server.messages)
+    assert server.delivered() == []
+    assert {row[-1] for row in ledger_rows(con).values()} == {"sendgrid_sandbox"}
+
+
+def test_asm_group_is_sent_when_configured(con, server):
+    send_emails(con, make_emails(1), sendgrid(server, asm_group_id=4242), retry=FAST)
+    assert server.messages[0].payload["asm"] == {"group_id": 4242}
+
+
+def test_duplicate_send_keys_in_the_input_are_sent_once(con, server):
+    mail = make_emails(1)[0]
+    report = send_emails(con, [mail, mail], sendgrid(server), retry=FAST)
+    assert report.accepted == 1 and report.count("duplicate") == 1
+    assert server.delivered_per_send_key() == {mail.send_key: 1}
+
+
+def test_every_ledger_write_happens_on_the_calling_thread(con, server):
+    caller = threading.current_thread()
+
+    class CallerOnly:
+        def __init__(self, wrapped: duckdb.DuckDBPyConnection) -> None:
+            self.wrapped = wrapped
+
+        def execute(self, *args):
+            assert threading.current_thread() is caller, "a worker touched DuckDB"
+            return self.wrapped.execute(*args)
+
+    server.fail_next("drop", n=3)
+    report = send_emails(CallerOnly(con), make_emails(12), sendgrid(server), retry=FAST)
+    assert report.accepted == 12
+
+
+# --- secrets and header injection ---------------------------------------------------------
+
+
+def test_the_api_key_and_addresses_never_reach_logs_ledger_or_errors(con, caplog):
+    caplog.set_level(logging.DEBUG)
+    for name in ("python_http_client", "python_http_client.client", "sendgrid", "orchestration"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    emails = make_emails(20)
+    with FakeSendGrid(
+        API_KEY,
+        seed=3,
+        fault_rate=0.3,
+        reject_addresses=[emails[0].to_email],
+        echo_authorization_in_errors=True,  # a hostile error body quoting our headers
+        cancel_cutoff=CUTOFF,
+        rate_limit_reset_after=0,
+    ) as server:
+        backend = sendgrid(server)
+        report = send_emails(con, emails, backend, retry=FAST)
+        assert report.failed == 1 and report.accepted == 19
+
+        wrong_key = "SG.wrong-key-that-must-not-leak-either"
+        with pytest.raises(SendingAborted) as aborted:
+            send_emails(con, make_emails(2, "other"), sendgrid(server, api_key=wrong_key))
+
+    assert any("Bearer [redacted]" in record.getMessage() for record in caplog.records)
+    texts = [record.getMessage() for record in caplog.records]
+    texts += [repr(record.args) for record in caplog.records]
+    texts += [str(row) for row in con.execute("select * from email.send_ledger").fetchall()]
+    texts += [o.error or "" for o in report.outcomes + aborted.value.report.outcomes]
+    texts += [str(aborted.value), repr(backend)]
+    for text in texts:
+        assert API_KEY not in text and wrong_key not in text
+        assert "@example.com" not in text, text
+    rejected = ledger_rows(con)[emails[0].send_key]
+    assert "Bearer [redacted]" in rejected[5]  # the echoed header, scrubbed
+    assert rejected[6] == email_hash("USER0@example.com ")
+
+
+def test_a_refused_api_key_aborts_the_run_and_a_later_run_sends(con, server):
+    emails = make_emails(3)
+    with pytest.raises(SendingAborted) as aborted:
+        send_emails(con, emails, sendgrid(server, api_key="SG.revoked"), retry=FAST)
+    assert "HTTP 401" in aborted.value.reason
+    assert server.messages == []
+
+    report = send_emails(con, emails, sendgrid(server), retry=FAST)
+    assert report.accepted == 3
+
+
+def test_crlf_in_subject_and_names_cannot_add_headers_over_sendgrid(con, server):
+    mail = RenderedEmail(
+        send_key="inject:1",
+        to_email="eve@example.com",
+        to_name="Eve\r\nBcc: victim@example.net",
+        subject="Hello\r\nBcc: victim@example.net",
+        html="<p>x</p>",
+        text="x",
+        trigger_type="weekly_report",
+        locale="en",
+        headers={"List-Unsubscribe": "<https://u>\r\nX-Evil: 1"},
+    )
+    report = send_emails(con, [mail], sendgrid(server), retry=FAST)
+    assert report.accepted == 1  # the fake refuses line breaks: they were flattened
+    payload = server.messages[0].payload
+    assert payload["subject"] == "Hello Bcc: victim@example.net"
+    assert payload["headers"] == {"List-Unsubscribe": "<https://u> X-Evil: 1"}
+
+
+# --- outbox -------------------------------------------------------------------------------
+
+
+def test_outbox_writes_a_mime_message_and_its_html_once(con, tmp_path):
+    outbox = OutboxBackend(tmp_path / "outbox")
+    emails = make_emails(3)
+    report = send_emails(con, emails, outbox)
+    assert report.accepted == 3
+
+    eml = outbox.eml_path(emails[0].send_key)
+    assert eml.with_suffix(".html").read_text() == emails[0].html
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["To"] == "User 0 <user0@example.com>"
+    assert message["Subject"] == emails[0].subject
+    assert message["List-Unsubscribe"] == emails[0].headers["List-Unsubscribe"]
+    assert message["X-Flywheel-Send-Key"] == emails[0].send_key
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == [
+        "text/plain",
+        "text/html",
+    ]
+    assert sorted(p.name for p in (tmp_path / "outbox").iterdir()) == sorted(
+        [outbox.eml_path(e.send_key).name for e in emails]
+        + [outbox.eml_path(e.send_key).with_suffix(".html").name for e in emails]
+    )
+
+    written = {p: p.stat().st_mtime_ns for p in (tmp_path / "outbox").iterdir()}
+    again = send_emails(con, emails, outbox)
+    assert again.already_sent == 3
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "outbox").iterdir()} == written
+
+
+def test_outbox_crash_after_the_file_before_the_ledger_update_is_not_written_again(con, tmp_path):
+    outbox = OutboxBackend(tmp_path / "outbox")
+    mail = make_emails(1)[0]
+    attempt = outbox.new_attempt(FAST)
+    record_pending(con, mail, attempt, utc_now())
+    outbox.send(mail, attempt)  # ... and the process dies before recording "accepted"
+    eml = outbox.eml_path(mail.send_key)
+    before = (eml.stat().st_ino, eml.stat().st_mtime_ns)
+
+    report = send_emails(con, [mail], outbox)
+    assert report.accepted == 1
+    assert (eml.stat().st_ino, eml.stat().st_mtime_ns) == before
+    assert ledger_rows(con)[mail.send_key][:2] == ("accepted", 2)
+    assert fetch_rows(con, [mail.send_key])[mail.send_key].provider_message_id == eml.name
+
+
+def test_outbox_neutralises_crlf_so_no_header_can_be_added(con, tmp_path):
+    outbox = OutboxBackend(tmp_path / "outbox")
+    mail = RenderedEmail(
+        send_key="inject/../../etc:1",
+        to_email="eve@example.com",
+        to_name="Eve\r\nBcc: victim@example.net",
+        subject="Hello\r\nBcc: victim@example.net\r\n\r\n<body>",
+        html="<p>x</p>",
+        text="x",
+        trigger_type="weekly_report",
+        locale="en",
+        headers={"List-Unsubscribe": "<https://u>\nX-Evil: 1"},
+    )
+    assert send_emails(con, [mail], outbox).accepted == 1
+    eml = outbox.eml_path(mail.send_key)
+    assert eml.parent == tmp_path / "outbox"  # the send_key cannot choose the path
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["Bcc"] is None and message["X-Evil"] is None
+    assert message["Subject"] == "Hello Bcc: victim@example.net <body>"
+    assert message["List-Unsubscribe"] == "<https://u> X-Evil: 1"
+    assert message["To"].addresses[0].addr_spec == "eve@example.com"
+
+
+@pytest.mark.parametrize(
+    ("to_email", "headers", "reason"),
+    [
+        ("eve@example.com\r\nBcc: x@example.net", {}, "spaces or control characters"),
+        ("not-an-address", {}, "not valid"),
+        ("eve@example.com", {"Bcc": "x@example.net"}, "is set by the sender"),
+        ("eve@example.com", {"X-Bad\r\nName": "1"}, "not a valid field name"),
+    ],
+)
+def test_invalid_addresses_and_header_names_are_rejected(con, tmp_path, to_email, headers, reason):
+    mail = RenderedEmail(
+        "bad:1", to_email, None, "s", "<p>h</p>", "t", "weekly_report", "en", headers
+    )
+    report = send_emails(con, [mail], OutboxBackend(tmp_path / "outbox"))
+    assert report.failed == 1 and reason in report.outcomes[0].error
+    assert ledger_rows(con)["bad:1"][4] == "rejected"
+    assert not (tmp_path / "outbox").exists() or not any((tmp_path / "outbox").iterdir())
+
+
+# --- wiring -------------------------------------------------------------------------------
+
+
+def test_backend_from_settings(tmp_path):
+    outbox = backend_from_settings(Settings(_env_file=None, FLYWHEEL_OUTBOX_DIR=str(tmp_path)))
+    assert isinstance(outbox, OutboxBackend) and outbox.outbox_dir == tmp_path
+
+    chosen = backend_from_settings(
+        Settings(
+            _env_file=None,
+            FLYWHEEL_EMAIL_BACKEND="sendgrid",
+            SENDGRID_API_KEY=API_KEY,
+            SENDGRID_API_HOST="http://127.0.0.1:9",
+            SENDGRID_SANDBOX_MODE=True,
+            SENDGRID_ASM_GROUP_ID=7,
+        )
+    )
+    assert isinstance(chosen, SendGridBackend)
+    assert (chosen.host, chosen.sandbox, chosen.asm_group_id) == ("http://127.0.0.1:9", True, 7)
+    assert API_KEY not in repr(chosen)
+
+    with pytest.raises(ValueError, match="SENDGRID_API_KEY"):
+        backend_from_settings(
+            Settings(_env_file=None, FLYWHEEL_EMAIL_BACKEND="sendgrid", SENDGRID_API_KEY=None)
+        )
