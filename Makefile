@@ -8,9 +8,14 @@ DEMO_DIR := $(CURDIR)/data/demo
 DEMO_ENV := FLYWHEEL_RAW_DIR=$(DEMO_DIR)/raw FLYWHEEL_WAREHOUSE=$(DEMO_DIR)/flywheel.duckdb \
 	FLYWHEEL_OUTBOX_DIR=$(DEMO_DIR)/outbox FLYWHEEL_EMAIL_BACKEND=outbox DBT_TARGET=duckdb
 
-.PHONY: setup demo test ui lint format
+.PHONY: setup system-deps demo test ui lint format
 
 setup: .venv/.synced
+
+# Headless Chromium for the e-mail preview checks (Debian's package; run as root).
+system-deps:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv
@@ -21,8 +26,9 @@ demo: setup  ## Generate demo data and run the whole pipeline on DuckDB
 	rm -rf $(DEMO_DIR)
 	$(DEMO_ENV) uv run --frozen flywheel generate
 	$(DEMO_ENV) uv run --frozen flywheel run
+	$(DEMO_ENV) uv run --frozen flywheel preview --out $(DEMO_DIR)/previews
 
-test: setup  ## Run the test suite
+test: setup system-deps  ## Run the test suite
 	uv run --frozen pytest
 
 ui: setup  ## Open the Dagster UI on the demo warehouse

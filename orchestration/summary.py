@@ -31,6 +31,14 @@ where levels.entity_type = 'user'
 group by all order by 1, min(levels.level_rank)
 """
 
+SENT = """
+select rendered.trigger_type, rendered.locale, count(*)
+from email.rendered_emails as rendered
+join email.send_ledger as ledger using (send_key)
+where ledger.status = 'accepted'
+group by all order by 1, 2
+"""
+
 TRIGGERS = """
 select trigger_type, count(*), count(*) filter (where suppressed_reason is null),
     count(*) filter (where suppressed_reason = 'holdout'),
@@ -96,7 +104,17 @@ def print_summary(settings: Settings, console: Console | None = None) -> None:
                 con.execute(TRIGGERS).fetchall(),
             )
         )
+        sent = con.execute(SENT).fetchall()
+    console.print(
+        _table(
+            f"E-mails due this run and sent ({settings.email_backend})",
+            ["trigger", "locale", "sent"],
+            sent,
+        )
+    )
     console.print(
         f"Warehouse: [bold]{settings.warehouse}[/bold] "
         "(schemas raw, staging, intermediate, marts, email)"
     )
+    if settings.email_backend == "outbox":
+        console.print(f"Outbox: [bold]{settings.outbox_dir}[/bold] (.eml and .html per e-mail)")
