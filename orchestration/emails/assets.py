@@ -112,10 +112,15 @@ def email_send_ledger(
         "in_doubt": report.in_doubt,
         "resent_after_cancel": report.resent_after_cancel,
     }
-    if report.failed or report.in_doubt:
-        # One bad address must not stop the others: failures stay in the ledger with reasons.
-        context.log.warning(
-            f"{report.failed} e-mail(s) failed and {report.in_doubt} are in doubt; "
-            "see email.send_ledger (status, error)"
+    if report.in_doubt:
+        # Attempts the provider may or may not have taken: only a re-run inside the cancel
+        # window (docs/sending.md) resolves them, so the operator has to know now.
+        raise dg.Failure(
+            description=f"{report.in_doubt} e-mail(s) are in doubt: re-run this step within "
+            "the cancel window to resolve them (docs/sending.md). " + report.summary(),
+            metadata=metadata,
         )
+    if report.failed:
+        # One bad address must not stop the others: failures stay in the ledger with reasons.
+        context.log.warning(f"{report.failed} e-mail(s) failed; see email.send_ledger.error")
     return dg.MaterializeResult(metadata=metadata)

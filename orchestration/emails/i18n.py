@@ -53,7 +53,9 @@ def catalog_path(lang: str) -> Path:
 def load_translations(lang: str) -> Translations:
     """The compiled catalog of one supported language (compiled from its `.po`, once)."""
     if lang not in SUPPORTED_LOCALES:
-        raise ValueError(f"unsupported e-mail language {lang!r}; expected one of {SUPPORTED_LOCALES}")
+        raise ValueError(
+            f"unsupported e-mail language {lang!r}; expected one of {SUPPORTED_LOCALES}"
+        )
     with catalog_path(lang).open("rb") as po:
         catalog = read_po(po, locale=lang, domain=DOMAIN)
     mo = BytesIO()

@@ -118,149 +118,360 @@ _ONBOARDING = {
 
 SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "milestone_reached": [
-        ("a", "100 tasks, published cohort, 2 recommendations", {
-            "detail_metric": "tasks_completed", "detail_value": Decimal("100"),
-            "remaining_to_next": 21.0,
-        }),
-        ("b", "50 reports, anonymised cohort, 1 recommendation", {
-            **_ANONYMISED, "detail_metric": "reports_generated", "detail_value": Decimal("50"),
-            "remaining_to_next": 2.0,
-        }),
-        ("c", "10 workflows, no recommendation, top of the ladder", {
-            **_BELOW_AVERAGE, **_TOP_OF_USAGE, "detail_metric": "workflows_completed",
-            "detail_value": Decimal("10"),
-        }),
+        (
+            "a",
+            "100 tasks, published cohort, 2 recommendations",
+            {
+                "detail_metric": "tasks_completed",
+                "detail_value": Decimal("100"),
+                "remaining_to_next": 21.0,
+            },
+        ),
+        (
+            "b",
+            "50 reports, anonymised cohort, 1 recommendation",
+            {
+                **_ANONYMISED,
+                "detail_metric": "reports_generated",
+                "detail_value": Decimal("50"),
+                "remaining_to_next": 2.0,
+            },
+        ),
+        (
+            "c",
+            "10 workflows, no recommendation, top of the ladder",
+            {
+                **_BELOW_AVERAGE,
+                **_TOP_OF_USAGE,
+                "detail_metric": "workflows_completed",
+                "detail_value": Decimal("10"),
+            },
+        ),
     ],
     "inactive_nudge": [
-        ("a", "10 days, 2 recommendations", {
-            "detail_metric": "days_inactive", "detail_value": Decimal("10"),
-            "longest_streak_days": 21,
-        }),
-        ("b", "10 days, 1 recommendation, no first name", {
-            **_ANONYMISED, "detail_metric": "days_inactive", "detail_value": Decimal("10"),
-            "longest_streak_days": 2,
-        }),
-        ("c", "21 days, no recommendation, long name", {
-            **_BELOW_AVERAGE, **_ONBOARDING, "detail_metric": "days_inactive",
-            "detail_value": Decimal("21"), "longest_streak_days": 1,
-        }),
+        (
+            "a",
+            "10 days, 2 recommendations",
+            {
+                "detail_metric": "days_inactive",
+                "detail_value": Decimal("10"),
+                "longest_streak_days": 21,
+            },
+        ),
+        (
+            "b",
+            "10 days, 1 recommendation, no first name",
+            {
+                **_ANONYMISED,
+                "detail_metric": "days_inactive",
+                "detail_value": Decimal("10"),
+                "longest_streak_days": 2,
+            },
+        ),
+        (
+            "c",
+            "21 days, no recommendation, long name",
+            {
+                **_BELOW_AVERAGE,
+                **_ONBOARDING,
+                "detail_metric": "days_inactive",
+                "detail_value": Decimal("21"),
+                "longest_streak_days": 1,
+            },
+        ),
     ],
     "feature_adoption_prompt": [
-        ("a", "21 reports in 28 days, 2 recommendations", {
-            "detail_metric": "reports_28d", "detail_value": Decimal("21"),
-            "recommendation_1": "automate_reports", "recommendation_1_hours_per_week": 2.0,
-            "recommendation_2": "schedule_reports", "recommendation_2_hours_per_week": 1.0,
-        }),
-        ("b", "schedules but no report (0), 1 recommendation", {
-            **_ANONYMISED, "detail_metric": "reports_28d", "detail_value": Decimal("0"),
-            "recommendation_1": "automate_reports", "recommendation_1_hours_per_week": 2.5,
-        }),
-        ("c", "5 reports, no recommendation", {
-            **_BELOW_AVERAGE, "detail_metric": "reports_28d", "detail_value": Decimal("5"),
-            "level": None, "next_level": "Pro", "remaining_to_next": 5.0, "progress_pct": 0.0,
-        }),
+        (
+            "a",
+            "21 reports in 28 days, 2 recommendations",
+            {
+                "detail_metric": "reports_28d",
+                "detail_value": Decimal("21"),
+                "recommendation_1": "automate_reports",
+                "recommendation_1_hours_per_week": 2.0,
+                "recommendation_2": "schedule_reports",
+                "recommendation_2_hours_per_week": 1.0,
+            },
+        ),
+        (
+            "b",
+            "schedules but no report (0), 1 recommendation",
+            {
+                **_ANONYMISED,
+                "detail_metric": "reports_28d",
+                "detail_value": Decimal("0"),
+                "recommendation_1": "automate_reports",
+                "recommendation_1_hours_per_week": 2.5,
+            },
+        ),
+        (
+            "c",
+            "5 reports, no recommendation",
+            {
+                **_BELOW_AVERAGE,
+                "detail_metric": "reports_28d",
+                "detail_value": Decimal("5"),
+                "level": None,
+                "next_level": "Pro",
+                "remaining_to_next": 5.0,
+                "progress_pct": 0.0,
+            },
+        ),
     ],
     "level_up": [
-        ("a", "Pro reached, 21 actions to Expert", {
-            "detail_metric": "optimized_actions_28d", "detail_value": Decimal("9"),
-            "progress_pct": 16.0, "remaining_to_next": 21.0,
-        }),
-        ("b", "Builder reached, 1 integration to Integrator", {
-            **_ANONYMISED, "stage": "implement", "ladder": "onboarding", "level": "Builder",
-            "next_level": "Integrator", "progress_pct": 0.0, "remaining_to_next": 1.0,
-            "next_requirement": "integrations connected",
-            "detail_metric": "integrations_total", "detail_value": Decimal("0"),
-        }),
-        ("c", "Platinum: the top of the ladder", {
-            **_BELOW_AVERAGE, **_TOP_OF_USAGE, "detail_metric": "active_days_28d",
-            "detail_value": Decimal("24"),
-        }),
+        (
+            "a",
+            "Pro reached, 21 actions to Expert",
+            {
+                "detail_metric": "optimized_actions_28d",
+                "detail_value": Decimal("9"),
+                "progress_pct": 16.0,
+                "remaining_to_next": 21.0,
+            },
+        ),
+        (
+            "b",
+            "Builder reached, 1 integration to Integrator",
+            {
+                **_ANONYMISED,
+                "stage": "implement",
+                "ladder": "onboarding",
+                "level": "Builder",
+                "next_level": "Integrator",
+                "progress_pct": 0.0,
+                "remaining_to_next": 1.0,
+                "next_requirement": "integrations connected",
+                "detail_metric": "integrations_total",
+                "detail_value": Decimal("0"),
+            },
+        ),
+        (
+            "c",
+            "Platinum: the top of the ladder",
+            {
+                **_BELOW_AVERAGE,
+                **_TOP_OF_USAGE,
+                "detail_metric": "active_days_28d",
+                "detail_value": Decimal("24"),
+            },
+        ),
     ],
     "personal_best": [
-        ("a", "21 tasks in a week", {
-            "detail_metric": "tasks_completed", "detail_value": Decimal("21"),
-        }),
-        ("b", "5 workflows in a week, 1 recommendation", {
-            **_ANONYMISED, "detail_metric": "workflows_completed", "detail_value": Decimal("5"),
-            "tasks_mtd": 1, "workflows_mtd": 2, "reports_mtd": 5,
-        }),
-        ("c", "12 reports in a week, no recommendation", {
-            **_BELOW_AVERAGE, "detail_metric": "reports_generated", "detail_value": Decimal("12"),
-            "tasks_mtd": 21, "workflows_mtd": 0, "reports_mtd": 22,
-        }),
+        (
+            "a",
+            "21 tasks in a week",
+            {
+                "detail_metric": "tasks_completed",
+                "detail_value": Decimal("21"),
+            },
+        ),
+        (
+            "b",
+            "5 workflows in a week, 1 recommendation",
+            {
+                **_ANONYMISED,
+                "detail_metric": "workflows_completed",
+                "detail_value": Decimal("5"),
+                "tasks_mtd": 1,
+                "workflows_mtd": 2,
+                "reports_mtd": 5,
+            },
+        ),
+        (
+            "c",
+            "12 reports in a week, no recommendation",
+            {
+                **_BELOW_AVERAGE,
+                "detail_metric": "reports_generated",
+                "detail_value": Decimal("12"),
+                "tasks_mtd": 21,
+                "workflows_mtd": 0,
+                "reports_mtd": 22,
+            },
+        ),
     ],
     "streak_milestone": [
-        ("a", "14 days in a row", {
-            "detail_metric": "current_streak_days", "detail_value": Decimal("14"),
-            "current_streak_days": 14, "longest_streak_days": 21,
-        }),
-        ("b", "30 days in a row, 1 recommendation", {
-            **_ANONYMISED, "detail_metric": "current_streak_days", "detail_value": Decimal("30"),
-            "current_streak_days": 30, "longest_streak_days": 30,
-        }),
-        ("c", "7 days in a row, top of the ladder", {
-            **_BELOW_AVERAGE, **_TOP_OF_USAGE, "detail_metric": "current_streak_days",
-            "detail_value": Decimal("7"), "current_streak_days": 7, "longest_streak_days": 22,
-        }),
+        (
+            "a",
+            "14 days in a row",
+            {
+                "detail_metric": "current_streak_days",
+                "detail_value": Decimal("14"),
+                "current_streak_days": 14,
+                "longest_streak_days": 21,
+            },
+        ),
+        (
+            "b",
+            "30 days in a row, 1 recommendation",
+            {
+                **_ANONYMISED,
+                "detail_metric": "current_streak_days",
+                "detail_value": Decimal("30"),
+                "current_streak_days": 30,
+                "longest_streak_days": 30,
+            },
+        ),
+        (
+            "c",
+            "7 days in a row, top of the ladder",
+            {
+                **_BELOW_AVERAGE,
+                **_TOP_OF_USAGE,
+                "detail_metric": "current_streak_days",
+                "detail_value": Decimal("7"),
+                "current_streak_days": 7,
+                "longest_streak_days": 22,
+            },
+        ),
     ],
     "onboarding_stuck": [
-        ("a", "1 step done, 2 recommendations", {
-            **_ONBOARDING, "detail_metric": "onboarding_steps_total", "detail_value": Decimal("1"),
-            "remaining_to_next": 2.0, "progress_pct": 0.0,
-            "recommendation_1": "finish_onboarding", "recommendation_1_hours_per_week": 1.0,
-            "recommendation_2": "connect_crm", "recommendation_2_hours_per_week": 1.5,
-        }),
-        ("b", "2 steps done, 1 recommendation", {
-            **_ANONYMISED, **_ONBOARDING, "detail_metric": "onboarding_steps_total",
-            "detail_value": Decimal("2"),
-            "recommendation_1": "finish_onboarding", "recommendation_1_hours_per_week": 1.0,
-        }),
-        ("c", "3 steps done (Builder), no recommendation", {
-            **_BELOW_AVERAGE, **_ONBOARDING, "level": "Builder", "next_level": "Integrator",
-            "progress_pct": 0.0, "remaining_to_next": 1.0,
-            "next_requirement": "integrations connected",
-            "detail_metric": "onboarding_steps_total", "detail_value": Decimal("3"),
-        }),
+        (
+            "a",
+            "1 step done, 2 recommendations",
+            {
+                **_ONBOARDING,
+                "detail_metric": "onboarding_steps_total",
+                "detail_value": Decimal("1"),
+                "remaining_to_next": 2.0,
+                "progress_pct": 0.0,
+                "recommendation_1": "finish_onboarding",
+                "recommendation_1_hours_per_week": 1.0,
+                "recommendation_2": "connect_crm",
+                "recommendation_2_hours_per_week": 1.5,
+            },
+        ),
+        (
+            "b",
+            "2 steps done, 1 recommendation",
+            {
+                **_ANONYMISED,
+                **_ONBOARDING,
+                "detail_metric": "onboarding_steps_total",
+                "detail_value": Decimal("2"),
+                "recommendation_1": "finish_onboarding",
+                "recommendation_1_hours_per_week": 1.0,
+            },
+        ),
+        (
+            "c",
+            "3 steps done (Builder), no recommendation",
+            {
+                **_BELOW_AVERAGE,
+                **_ONBOARDING,
+                "level": "Builder",
+                "next_level": "Integrator",
+                "progress_pct": 0.0,
+                "remaining_to_next": 1.0,
+                "next_requirement": "integrations connected",
+                "detail_metric": "onboarding_steps_total",
+                "detail_value": Decimal("3"),
+            },
+        ),
     ],
     "weekly_report": [
-        ("a", "5 active days, top 10% of the cohort, 42 h saved", {
-            "detail_metric": "last_week_active_days", "detail_value": Decimal("5"),
-            "current_streak_days": 21,
-        }),
-        ("b", "2 active days, anonymised cohort, 1.5 h saved", {
-            **_ANONYMISED, "detail_metric": "last_week_active_days", "detail_value": Decimal("2"),
-            "hours_saved_7d": 0.5, "hours_saved_qtd": 1.5, "work_weeks_saved_qtd": 0.0375,
-            "tasks_mtd": 2, "workflows_mtd": 1, "reports_mtd": 21,
-            "stage": "reinforce", "ladder": "usage_tier", "level": "Silver", "next_level": "Gold",
-            "progress_pct": 62.5, "remaining_to_next": 3.0,
-            "next_requirement": "active days in 28 days",
-        }),
-        ("c", "1 active day, below the average, nothing saved yet", {
-            **_BELOW_AVERAGE, "detail_metric": "last_week_active_days", "detail_value": Decimal("1"),
-            "current_streak_days": 0, "longest_streak_days": 3,
-            "hours_saved_7d": 0.0, "hours_saved_qtd": 0.0, "work_weeks_saved_qtd": 0.0,
-            "tasks_mtd": 0, "workflows_mtd": 0, "reports_mtd": 1,
-            "stage": "reinforce", "ladder": "usage_tier", "level": "Bronze", "next_level": "Silver",
-            "progress_pct": 0.0, "remaining_to_next": 7.0,
-            "next_requirement": "active days in 28 days",
-        }),
+        (
+            "a",
+            "5 active days, top 10% of the cohort, 42 h saved",
+            {
+                "detail_metric": "last_week_active_days",
+                "detail_value": Decimal("5"),
+                "current_streak_days": 21,
+            },
+        ),
+        (
+            "b",
+            "2 active days, anonymised cohort, 1.5 h saved",
+            {
+                **_ANONYMISED,
+                "detail_metric": "last_week_active_days",
+                "detail_value": Decimal("2"),
+                "hours_saved_7d": 0.5,
+                "hours_saved_qtd": 1.5,
+                "work_weeks_saved_qtd": 0.0375,
+                "tasks_mtd": 2,
+                "workflows_mtd": 1,
+                "reports_mtd": 21,
+                "stage": "reinforce",
+                "ladder": "usage_tier",
+                "level": "Silver",
+                "next_level": "Gold",
+                "progress_pct": 62.5,
+                "remaining_to_next": 3.0,
+                "next_requirement": "active days in 28 days",
+            },
+        ),
+        (
+            "c",
+            "1 active day, below the average, nothing saved yet",
+            {
+                **_BELOW_AVERAGE,
+                "detail_metric": "last_week_active_days",
+                "detail_value": Decimal("1"),
+                "current_streak_days": 0,
+                "longest_streak_days": 3,
+                "hours_saved_7d": 0.0,
+                "hours_saved_qtd": 0.0,
+                "work_weeks_saved_qtd": 0.0,
+                "tasks_mtd": 0,
+                "workflows_mtd": 0,
+                "reports_mtd": 1,
+                "stage": "reinforce",
+                "ladder": "usage_tier",
+                "level": "Bronze",
+                "next_level": "Silver",
+                "progress_pct": 0.0,
+                "remaining_to_next": 7.0,
+                "next_requirement": "active days in 28 days",
+            },
+        ),
     ],
     "expansion_invite": [
-        ("a", "42 h saved this quarter, top 10%", {
-            "stage": "expand", "ladder": "mastery", "level": "Champion", "next_level": "Advocate",
-            "progress_pct": 33.3, "remaining_to_next": 2.0, "next_requirement": "colleagues invited",
-        }),
-        ("b", "21 h saved, anonymised cohort", {
-            **_ANONYMISED, "hours_saved_qtd": 21.0, "work_weeks_saved_qtd": 0.525,
-            "stage": "expand", "ladder": "mastery", "level": None, "next_level": "Champion",
-            "progress_pct": 75.0, "remaining_to_next": 1.5,
-            "next_requirement": "hours saved in 28 days",
-        }),
-        ("c", "no hours saved yet, below the average", {
-            **_BELOW_AVERAGE, "hours_saved_qtd": 0.0, "work_weeks_saved_qtd": 0.0,
-            "stage": "expand", "ladder": "mastery", "level": "Champion", "next_level": "Advocate",
-            "progress_pct": 0.0, "remaining_to_next": 3.0, "next_requirement": "colleagues invited",
-        }),
+        (
+            "a",
+            "42 h saved this quarter, top 10%",
+            {
+                "stage": "expand",
+                "ladder": "mastery",
+                "level": "Champion",
+                "next_level": "Advocate",
+                "progress_pct": 33.3,
+                "remaining_to_next": 2.0,
+                "next_requirement": "colleagues invited",
+            },
+        ),
+        (
+            "b",
+            "21 h saved, anonymised cohort",
+            {
+                **_ANONYMISED,
+                "hours_saved_qtd": 21.0,
+                "work_weeks_saved_qtd": 0.525,
+                "stage": "expand",
+                "ladder": "mastery",
+                "level": None,
+                "next_level": "Champion",
+                "progress_pct": 75.0,
+                "remaining_to_next": 1.5,
+                "next_requirement": "hours saved in 28 days",
+            },
+        ),
+        (
+            "c",
+            "no hours saved yet, below the average",
+            {
+                **_BELOW_AVERAGE,
+                "hours_saved_qtd": 0.0,
+                "work_weeks_saved_qtd": 0.0,
+                "stage": "expand",
+                "ladder": "mastery",
+                "level": "Champion",
+                "next_level": "Advocate",
+                "progress_pct": 0.0,
+                "remaining_to_next": 3.0,
+                "next_requirement": "colleagues invited",
+            },
+        ),
     ],
 }
 
@@ -299,9 +510,7 @@ def render_previews(settings: Settings) -> list[Preview]:
     for scenario, description, payload in sample_payloads():
         for locale in PREVIEW_LOCALES:
             email = render_email({**payload, "locale": locale}, settings)
-            previews.append(
-                Preview(payload["template"], scenario, description, locale, email)
-            )
+            previews.append(Preview(payload["template"], scenario, description, locale, email))
     return previews
 
 

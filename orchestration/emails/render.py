@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import quote
 
 from jinja2 import (
     Environment,
+    FileSystemLoader,
     StrictUndefined,
     Template,
     TemplateRuntimeError,
@@ -154,11 +154,12 @@ def _partials(env: Environment, extension: str) -> MemoizedMacros:
     return MemoizedMacros(*(env.get_template(f"partials/{p.name}").module for p in paths))
 
 
-def build_environment(lang: str) -> Environment:
+def build_environment(lang: str, inline_css: bool = True) -> Environment:
     """The Jinja2 environment of one language: its gettext catalog, the Babel filters, and
-    the macro modules as globals (see the module's docstring)."""
+    the macro modules as globals (see the module's docstring). With `inline_css=False` the
+    HTML keeps its `<style>` block and classes (for tests and template debugging)."""
     env = Environment(
-        loader=InliningLoader(TEMPLATES_DIR),
+        loader=InliningLoader(TEMPLATES_DIR) if inline_css else FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],
@@ -186,11 +187,11 @@ def _concat(chunks: Iterator[str]) -> str:
 class Renderer:
     """Every template of every language, compiled once; `render` is then pure formatting."""
 
-    def __init__(self) -> None:
+    def __init__(self, inline_css: bool = True) -> None:
         self._templates: dict[tuple[str, str], tuple[Template, Template]] = {}
         self._phrases: dict[str, Any] = {}
         for lang in SUPPORTED_LOCALES:
-            env = build_environment(lang)
+            env = build_environment(lang, inline_css)
             self._phrases[lang] = env.globals["phrases"]
             for name in TRIGGER_TEMPLATES:
                 self._templates[lang, name] = (
@@ -235,7 +236,7 @@ class Renderer:
         return RenderedEmail(
             send_key=row["send_key"],
             to_email=row["email"],
-            to_name=one_line(row["first_name"]) or None if row["first_name"] else None,
+            to_name=one_line(row["first_name"] or "") or None,
             subject=copy["subject"],
             html=html,
             text=text,
