@@ -545,7 +545,8 @@ From: {{ from_name }} &lt;{{ from_email }}&gt;.</p>
     <td><strong>{{ scenario }}</strong> <span class="muted">{{ row.description }}</span></td>
     {% for locale in locales %}{% set p = row.previews[locale] %}
     <td><a href="{{ p.stem }}.html">{{ p.email.subject }}</a>
-      <span class="muted">(<a href="{{ p.stem }}.txt">text</a>, rendered in {{ p.email.locale }})</span></td>
+      <span class="muted">(<a href="{{ p.stem }}.txt">text</a>,
+      rendered in {{ p.email.locale }})</span></td>
     {% endfor %}
   </tr>
   {% endfor %}

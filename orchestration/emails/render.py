@@ -96,6 +96,8 @@ PAYLOAD_COLUMNS = (
 
 COPY_BLOCKS = ("subject", "preheader", "headline", "lead")
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_SPACES = re.compile(r" {2,}")
 
 
 class PayloadError(KeyError):
@@ -107,9 +109,10 @@ def _fail(message: str) -> None:
 
 
 def one_line(value: str) -> str:
-    """Collapse every run of whitespace, CR and LF (and Unicode line breaks) into one space: a
-    header value built from user input can never start a new header."""
-    return " ".join(value.split())
+    """Replace every control character (CR, LF, tab...) and Unicode line break by a space and
+    collapse the spaces: a header built from user input can never start a new header.
+    No-break spaces (French `Pro !`, Russian `1 000`) are kept."""
+    return _SPACES.sub(" ", _CONTROLS.sub(" ", value)).strip()
 
 
 def unsubscribe_url(settings: Settings, send_key: str) -> str:

@@ -1,0 +1,413 @@
+"""E-mail rendering: languages and plural forms, formatting, complete catalogs, escaping,
+header safety, unsubscribe, at most two recommendations, fallbacks and loud failures."""
+
+import csv
+import email
+import re
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from html.parser import HTMLParser
+
+import css_inline
+import pytest
+import yaml
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+from jinja2 import TemplateRuntimeError, UndefinedError, nodes
+from markupsafe import escape
+
+from orchestration.emails.i18n import (
+    BABEL_CFG,
+    SUPPORTED_LOCALES,
+    TEMPLATES_DIR,
+    Formatter,
+    catalog_path,
+    negotiate_locale,
+)
+from orchestration.emails.inline import protect
+from orchestration.emails.preview import BASE_PAYLOAD, PREVIEW_LOCALES, sample_payloads
+from orchestration.emails.render import (
+    PAYLOAD_COLUMNS,
+    TRIGGER_TEMPLATES,
+    PayloadError,
+    Renderer,
+    build_environment,
+    get_renderer,
+    render_email,
+    unsubscribe_url,
+)
+from orchestration.settings import REPO_ROOT, Settings
+
+SEEDS = REPO_ROOT / "dbt_project" / "seeds"
+MODELS_YML = REPO_ROOT / "dbt_project" / "models" / "marts" / "email" / "_email__models.yml"
+SAMPLES = sample_payloads()
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings()
+
+
+def payload(template: str, locale: str = "en", **overrides):
+    """The first preview sample of `template`, in `locale`, with `overrides`."""
+    base = next(p for _, _, p in SAMPLES if p["template"] == template)
+    return {**base, "locale": locale, **overrides}
+
+
+def rendered(template: str, locale: str = "en", **overrides):
+    return render_email(payload(template, locale, **overrides), Settings())
+
+
+# --- languages, plural forms and formatting ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1, "В этом месяце вы создали 1 отчёт!"),
+        (2, "В этом месяце вы создали 2 отчёта!"),
+        (5, "В этом месяце вы создали 5 отчётов!"),
+        (11, "В этом месяце вы создали 11 отчётов!"),
+        (21, "В этом месяце вы создали 21 отчёт!"),
+        (1000, "В этом месяце вы создали 1\xa0000 отчётов!"),
+    ],
+)
+def test_russian_has_three_plural_forms(value, expected):
+    email_ = rendered(
+        "milestone_reached", "ru", detail_metric="reports_generated", detail_value=value
+    )
+    assert email_.subject == expected
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [(1, "1 день подряд!"), (2, "2 дня подряд!"), (5, "5 дней подряд!"), (21, "21 день подряд!")],
+)
+def test_russian_streak_subjects(days, expected):
+    assert rendered("streak_milestone", "ru", detail_value=days).subject == expected
+
+
+@pytest.mark.parametrize(
+    ("steps", "french", "english"),
+    [
+        (0, "Vous avez terminé 0 étape de configuration", "You've completed 0 setup steps"),
+        (1, "Vous avez terminé 1 étape de configuration", "You've completed 1 setup step"),
+        (2, "Vous avez terminé 2 étapes de configuration", "You've completed 2 setup steps"),
+    ],
+)
+def test_french_uses_the_singular_for_zero_and_one(steps, french, english):
+    assert rendered("onboarding_stuck", "fr", detail_value=steps).text.startswith(french)
+    assert rendered("onboarding_stuck", "en", detail_value=steps).text.startswith(english)
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en", "Saves about 1.5 hours a week"),
+        ("fr", "Environ 1,5 heure gagnée par semaine"),  # CLDR: fr "one" covers 0 ≤ n < 2
+        ("ru", "Сэкономит примерно 1,5 часа в неделю"),  # fractions take the genitive singular
+    ],
+)
+def test_fractions_take_the_right_plural_form(locale, expected):
+    email_ = rendered("level_up", locale, recommendation_1_hours_per_week=1.5)
+    assert expected in email_.text
+
+
+def test_numbers_percentages_and_dates_follow_the_locale():
+    en, fr, ru = Formatter("en"), Formatter("fr"), Formatter("ru")
+    assert en.number(1234.56, 1) == "1,234.6"
+    assert fr.number(1234.56, 1) == "1\u202f234,6"
+    assert ru.number(1234.56, 1) == "1\xa0234,6"
+    assert en.number(42.0, 1) == "42"  # no trailing zero
+    assert en.percent(15.4) == "15%"
+    assert fr.percent(15.4) == "15\xa0%"
+    assert ru.percent(15.35, 1) == "15,4\xa0%"
+    assert en.date("2026-03-02") == "March 2, 2026"
+    assert fr.date("2026-03-02") == "2 mars 2026"
+    assert ru.date("2026-03-02").startswith("2 марта 2026")
+    assert en.plural_n(1.0) == 1 and en.plural_n(0.96, 1) == 1 and ru.plural_n(1.5, 1) == 2
+    assert Formatter.text_bar(40) == "[########------------]"
+
+    report = {loc: rendered("weekly_report", loc) for loc in ("en", "fr", "ru")}
+    assert "March 2, 2026" in report["en"].text
+    assert "2 mars 2026" in report["fr"].text
+    assert "2 марта 2026" in report["ru"].text
+    assert "347 tasks this month, 15% more than the average" in report["en"].text
+    assert "347 tâches ce mois-ci, soit 15\xa0% de plus" in report["fr"].text
+    assert "347 задач — на 15\xa0% больше" in report["ru"].text
+    assert "Automation saved you 42 hours this quarter." in report["en"].text
+    assert "That's at least 1 full work week." in report["en"].text
+
+
+def test_locales_are_negotiated_and_unknown_ones_fall_back_to_english():
+    assert negotiate_locale("fr-CA") == "fr"
+    assert negotiate_locale("ru_RU") == "ru"
+    assert negotiate_locale("de") == negotiate_locale(None) == negotiate_locale("") == "en"
+    german, english = rendered("level_up", "de"), rendered("level_up", "en")
+    assert german.locale == "en"
+    assert german.subject == english.subject == "You've reached the Pro level!"
+    assert '<html lang="en"' in german.html
+    assert rendered("level_up", "fr-CA").subject == "Vous avez atteint le niveau Pro\xa0!"
+
+
+# --- every template, every language -------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", PREVIEW_LOCALES)
+@pytest.mark.parametrize(
+    ("scenario", "sample"),
+    [(f"{p['template']}-{s}", p) for s, _, p in SAMPLES],
+    ids=[f"{p['template']}-{s}" for s, _, p in SAMPLES],
+)
+def test_every_template_renders_in_every_locale(scenario, sample, locale, settings):
+    email_ = render_email({**sample, "locale": locale}, settings)
+    lang = negotiate_locale(locale)
+    assert email_.locale == lang
+    assert email_.subject and email_.subject == email_.subject.strip()
+    assert f'<html lang="{lang}"' in email_.html
+    assert f"<title>{escape(email_.subject)}</title>" in email_.html
+    for body in (email_.text, email_.html):
+        for leftover in ("None", "NaN", "{{", "{%", "{#", "Undefined", "%("):
+            assert leftover not in body, (scenario, locale, leftover)
+    assert email_.text.count("\n\n\n") == 0
+
+
+def test_every_real_payload_shape_renders(settings):
+    """Every ladder, level and requirement of the seeds and every recommendation has words."""
+    with (SEEDS / "gamification_levels.csv").open() as f:
+        levels = list(csv.DictReader(f))
+    with (SEEDS / "recommendations.csv").open() as f:
+        recommendations = [row["recommendation"] for row in csv.DictReader(f)]
+    for locale in SUPPORTED_LOCALES:
+        for row in levels:
+            email_ = render_email(
+                payload(
+                    "level_up",
+                    locale,
+                    ladder=row["ladder"],
+                    level=row["level"],
+                    next_level=row["level"],
+                    next_requirement=row["requirement"],
+                    remaining_to_next=2.5,
+                ),
+                settings,
+            )
+            assert email_.subject
+        for recommendation in recommendations:
+            email_ = render_email(
+                payload("weekly_report", locale, recommendation_1=recommendation), settings
+            )
+            assert email_.html.count('class="rec"') == 2
+
+
+# --- catalogs -----------------------------------------------------------------------------
+
+
+def _extracted_messages() -> set[str | tuple[str, ...]]:
+    with BABEL_CFG.open() as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    return {
+        message
+        for _, _, message, _, _ in extract_from_dir(str(TEMPLATES_DIR), method_map, options_map)
+    }
+
+
+@pytest.mark.parametrize("lang", ["fr", "ru"])
+def test_every_message_is_translated(lang):
+    extracted = _extracted_messages()
+    assert len(extracted) > 100
+    with catalog_path(lang).open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    ids = {message.id for message in catalog if message.id}
+    missing = extracted - ids
+    assert not missing, f"not in the {lang} catalog (pybabel update, see README): {missing}"
+    assert not ids - extracted, f"stale messages in the {lang} catalog: {ids - extracted}"
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(strings), f"untranslated in {lang}: {message.id!r}"
+        assert "fuzzy" not in message.flags, f"fuzzy in {lang}: {message.id!r}"
+        if message.pluralizable:
+            assert len(strings) == catalog.num_plurals, message.id
+    problems = [(m.id, errors) for m, errors in catalog.check() if errors]
+    assert not problems, problems  # e.g. a placeholder that differs from the msgid
+
+
+def test_english_catalog_lists_every_message():
+    with catalog_path("en").open("rb") as f:
+        ids = {m.id for m in read_po(f, locale="en") if m.id}
+    assert ids == _extracted_messages()
+
+
+# --- safety -------------------------------------------------------------------------------
+
+
+def test_html_escapes_the_first_name(settings):
+    name = "<script>alert(1)</script>"
+    for template in TRIGGER_TEMPLATES:
+        email_ = render_email(payload(template, first_name=name), settings)
+        assert "<script>" not in email_.html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in email_.html
+        assert name in email_.text  # plain text is not HTML
+        assert email_.to_name == name
+
+
+@pytest.mark.parametrize("separator", ["\r\n", "\n", "\r", "\u2028", "\x0b", "\x85"])
+def test_no_input_can_add_a_header(separator, settings):
+    evil = f"Anna{separator}Bcc: x@y.example"
+    email_ = render_email(payload("inactive_nudge", first_name=evil), settings)
+    assert "Bcc" in email_.subject  # the first name is in this subject...
+    assert not re.search(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", email_.subject)
+    assert not re.search(r"[\r\n]", email_.to_name)
+
+    message = EmailMessage()
+    message["From"] = f"{settings.from_name} <{settings.from_email}>"
+    message["To"] = email_.to_email
+    message["Subject"] = email_.subject
+    for header, value in email_.headers.items():
+        message[header] = value
+    message.set_content(email_.text)
+    parsed = email.message_from_bytes(message.as_bytes(), policy=default_policy)
+    assert parsed["Bcc"] is None  # ...and cannot become a header
+    assert "Bcc: x@y.example" in parsed["Subject"]
+
+
+def test_unsubscribe_link_and_headers(settings):
+    for locale in PREVIEW_LOCALES:
+        for template in TRIGGER_TEMPLATES:
+            email_ = render_email(payload(template, locale), settings)
+            url = unsubscribe_url(settings, email_.send_key)
+            assert url.endswith("usr_preview%3A" + template + "%3Aa")
+            assert f'href="{url}"' in email_.html
+            assert url in email_.text
+            assert email_.headers["List-Unsubscribe"] == f"<{url}>"
+            assert email_.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_at_most_two_recommendation_cards(settings):
+    counts = set()
+    for _, _, sample in SAMPLES:
+        email_ = render_email(sample, settings)
+        expected = sum(sample[f"recommendation_{i}"] is not None for i in (1, 2))
+        assert email_.html.count('class="rec"') == expected <= 2
+        counts.add(expected)
+    assert counts == {0, 1, 2}
+
+
+def test_nan_from_a_data_frame_counts_as_null(settings):
+    email_ = render_email(
+        payload("level_up", recommendation_2=float("nan"), cohort_avg_tasks=float("nan")),
+        settings,
+    )
+    assert email_.html.count('class="rec"') == 1
+
+
+def test_comparisons_never_shame(settings):
+    below = rendered("weekly_report", account_pct_vs_cohort_avg=-25.0, user_pct_vs_team_avg=-40.0)
+    assert "more than the average" not in below.text
+    assert "teammates" not in below.text
+    assert "Your team completed 347 tasks this month." in below.text
+    anonymised = rendered(
+        "weekly_report",
+        cohort_avg_tasks=None,
+        account_pct_vs_cohort_avg=None,
+        account_is_top_10pct=None,
+    )
+    assert "average company" not in anonymised.text and "top 10%" not in anonymised.text
+
+
+# --- failing loudly -----------------------------------------------------------------------
+
+
+def test_a_payload_missing_a_column_fails(settings):
+    incomplete = payload("weekly_report")
+    del incomplete["tasks_mtd"]
+    with pytest.raises(PayloadError, match="tasks_mtd"):
+        render_email(incomplete, settings)
+
+
+def test_undefined_variables_raise():
+    env = build_environment("en")
+    without_level = {k: v for k, v in payload("level_up").items() if k != "level"}
+    copy = {"headline": "", "lead": "", "greeting": "", "brand": "", "unsubscribe_url": ""}
+    with pytest.raises(UndefinedError, match="'level' is undefined"):
+        env.get_template("level_up.txt").render(without_level, **copy)
+    with pytest.raises(UndefinedError):
+        env.from_string("{{ not_a_column }}").render()
+
+
+def test_unknown_keys_fail_instead_of_sending_english(settings):
+    with pytest.raises(UndefinedError):
+        render_email(payload("level_up", "fr", level="Wizard"), settings)
+    with pytest.raises(TemplateRuntimeError, match="requirement"):
+        render_email(payload("level_up", next_requirement="lines of code"), settings)
+    with pytest.raises(ValueError, match="no e-mail template"):
+        render_email({**payload("level_up"), "template": "birthday"}, settings)
+
+
+# --- contract with the payload model and with the template rules ---------------------------
+
+
+def test_payload_columns_match_the_model_documentation():
+    models = yaml.safe_load(MODELS_YML.read_text())["models"]
+    model = next(m for m in models if m["name"] == "rpt_email_payloads")
+    documented = [column["name"] for column in model["columns"]]
+    assert set(PAYLOAD_COLUMNS) <= set(documented)
+    assert list(BASE_PAYLOAD) == documented  # the previews carry every column
+
+
+class _Canonical(HTMLParser):
+    """A document as (tag, sorted attributes) and text events: attribute order and
+    whitespace between elements do not matter."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.events: list[tuple] = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.events.append(("start", tag, tuple(sorted(attrs))))
+
+    def handle_endtag(self, tag):
+        self.events.append(("end", tag))
+
+    def handle_data(self, data):
+        if data.strip():
+            self.events.append(("text", " ".join(data.split())))
+
+
+def test_inlining_at_load_time_equals_inlining_each_email(settings):
+    raw = Renderer(inline_css=False)
+    inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+    for _, _, sample in SAMPLES:
+        for locale in SUPPORTED_LOCALES:
+            row = {**sample, "locale": locale}
+            expected = inliner.inline(raw.render(row, settings).html)
+            actual = get_renderer().render(row, settings).html
+            assert _Canonical(actual).events == _Canonical(expected).events
+    html = rendered("weekly_report").html
+    assert 'class="h1" style="' in html and "font-size: 24px" in html
+    assert "@media" in html  # kept for the clients that read <style>
+
+
+def test_the_inliner_refuses_jinja_it_cannot_keep_in_place():
+    with pytest.raises(Exception, match="class attribute"):
+        protect('<td class="a {% if x %}b{% endif %}">')
+    with pytest.raises(Exception, match="quoted attribute"):
+        protect("<td {% if x %}hidden{% endif %}>")
+
+
+ARITHMETIC = (nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Mod, nodes.Pow)
+
+
+def test_templates_do_no_arithmetic():
+    env = build_environment("en", inline_css=False)
+    for path in TEMPLATES_DIR.rglob("*"):
+        if path.suffix in (".html", ".txt", ".jinja") and "locale" not in path.parts:
+            source = path.read_text(encoding="utf-8")
+            tree = env.parse(source)
+            found = [type(node).__name__ for node in tree.find_all(ARITHMETIC)]
+            assert not found, f"{path.relative_to(TEMPLATES_DIR)} computes: {found}"
