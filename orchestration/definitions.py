@@ -8,7 +8,10 @@ from orchestration.dbt.project import flywheel_dbt
 from orchestration.emails.assets import email_send_ledger, rendered_emails
 from orchestration.ingestion.assets import raw_tables
 from orchestration.jobs import daily_build
+from orchestration.quality import quality_checks
 from orchestration.resources import RawDirectory, Warehouse
+from orchestration.schedules import schedules
+from orchestration.sensors import AlertLog, sensors
 from orchestration.settings import get_settings
 
 get_settings()  # publishes the resolved configuration for the EnvVar resources below
@@ -21,10 +24,14 @@ defs = dg.Definitions(
         email_send_ledger,
         email_feedback_models,
     ],
+    asset_checks=quality_checks,
     jobs=[daily_build],
+    schedules=schedules,
+    sensors=sensors,
     resources={
         "warehouse": Warehouse(path=dg.EnvVar("FLYWHEEL_WAREHOUSE")),
         "raw_directory": RawDirectory(path=dg.EnvVar("FLYWHEEL_RAW_DIR")),
         "dbt": DbtCliResource(project_dir=flywheel_dbt),
+        "alert_log": AlertLog(),
     },
 )

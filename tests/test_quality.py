@@ -137,7 +137,9 @@ def test_the_checks_cover_the_guarded_models():
             ("payloads_have_recipient", dg.AssetKey(["email", "rpt_email_payloads"])),
         ]
     }
-    blocking = {spec.name for check in quality_checks for spec in check.check_specs if spec.blocking}
+    blocking = {
+        spec.name for check in quality_checks for spec in check.check_specs if spec.blocking
+    }
     assert blocking == BLOCKING
 
 
@@ -271,7 +273,10 @@ BAD_WAREHOUSES = {
     ),
     "a negative employee count": (
         "accounts_are_valid",
-        ["update staging.stg_product__accounts set employee_count = -3 where account_id = 'acc_0002'"],
+        [
+            "update staging.stg_product__accounts set employee_count = -3 "
+            "where account_id = 'acc_0002'"
+        ],
         ["account acc_0002: employee_count -3"],
     ),
 }

@@ -11,11 +11,11 @@ from orchestration.emails.render import render_email
 from orchestration.emails.sending.factory import backend_from_settings
 from orchestration.emails.sending.ledger import ensure_send_ledger
 from orchestration.emails.sending.sender import send_emails
+from orchestration.quality import INBOX_GUARDED_ASSETS
 from orchestration.resources import Warehouse
 from orchestration.run_day import RunDay
 from orchestration.settings import get_settings
 
-PAYLOADS = dg.AssetKey(["email", "rpt_email_payloads"])
 RENDERED = dg.AssetKey(["email", "rendered_emails"])
 SEND_LEDGER = dg.AssetKey(["email", "send_ledger"])
 
@@ -30,7 +30,9 @@ create or replace table email.rendered_emails (
 
 @dg.asset(
     key=RENDERED,
-    deps=[PAYLOADS],
+    # Depending on every asset a blocking check guards (the payloads among them) is what
+    # makes a failed check stop the send: Dagster blocks only direct dependents.
+    deps=list(INBOX_GUARDED_ASSETS),
     group_name="email",
     kinds={"jinja", "duckdb"},
     description="The e-mails due on the run's day (grace: FLYWHEEL_SEND_GRACE_DAYS), rendered "

@@ -61,10 +61,7 @@ def run_as_of(context: dg.AssetCheckExecutionContext) -> date | None:
     except dg.DagsterError:  # directly invoked (tests): there is no run
         return None
     value = run.tags.get(AS_OF_TAG) or (
-        run.run_config.get("ops", {})
-        .get(DAILY_BUILD_OP, {})
-        .get("config", {})
-        .get("as_of")
+        run.run_config.get("ops", {}).get(DAILY_BUILD_OP, {}).get("config", {}).get("as_of")
     )
     return date.fromisoformat(value) if value else None
 

@@ -593,7 +593,9 @@ def payload_recipients_suite(
             column="has_email",
             value_set=[True],
             description="every payload has an e-mail address",
-            meta=_names("{payloads:,} payload(s) without an e-mail address, e.g. {example_send_key}"),
+            meta=_names(
+                "{payloads:,} payload(s) without an e-mail address, e.g. {example_send_key}"
+            ),
         ),
         gxe.ExpectColumnValuesToNotBeNull(
             column="locale",
@@ -604,9 +606,7 @@ def payload_recipients_suite(
             column="locale",
             value_set=list(locales),
             description=f"locale is one the templates are translated into ({', '.join(locales)})",
-            meta=_names(
-                "{payloads:,} payload(s) in locale {locale!r}, e.g. {example_send_key}"
-            ),
+            meta=_names("{payloads:,} payload(s) in locale {locale!r}, e.g. {example_send_key}"),
         ),
     )
     return SuiteBatch("payload recipients", frame, suite)
