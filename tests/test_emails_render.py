@@ -102,6 +102,62 @@ def test_french_uses_the_singular_for_zero_and_one(steps, french, english):
 
 
 @pytest.mark.parametrize(
+    ("best", "russian", "french"),
+    [
+        (1, "рекорд в 1 задачу.", "précédent record de 1 tâche."),
+        (2, "рекорд в 2 задачи.", "précédent record de 2 tâches."),
+        (5, "рекорд в 5 задач.", "précédent record de 5 tâches."),
+        (21, "рекорд в 21 задачу.", "précédent record de 21 tâches."),
+    ],
+)
+def test_personal_best_names_the_previous_best(best, russian, french):
+    assert russian in rendered("personal_best", "ru", previous_best=best).text
+    assert french in rendered("personal_best", "fr", previous_best=best).text
+    english = rendered("personal_best", previous_best=best).text
+    assert f"You beat your previous best of {best} task{'' if best == 1 else 's'}." in english
+    lead = rendered("personal_best", "ru", previous_best=best).text.split("\n\n")[2]
+    assert lead.startswith("Вы побили") and lead.endswith(". Это ваша лучшая неделя. Так держать!")
+    without = rendered("personal_best", previous_best=None).text.split("\n\n")[2]
+    assert without == "This is your best week yet. Keep the momentum going!"
+
+
+@pytest.mark.parametrize(
+    ("done", "russian", "french"),
+    [
+        (0, "Выполнено 0 шагов настройки из 5", "0 étape de configuration terminée sur 5"),
+        (1, "Выполнен 1 шаг настройки из 5", "1 étape de configuration terminée sur 5"),
+        (2, "Выполнено 2 шага настройки из 5", "2 étapes de configuration terminées sur 5"),
+        (5, "Выполнено 5 шагов настройки из 5", "5 étapes de configuration terminées sur 5"),
+    ],
+)
+def test_onboarding_shows_steps_done_of_required(done, russian, french):
+    steps = {"onboarding_steps_done": done, "onboarding_steps_required": 5}
+    for format_ in ("text", "html"):
+        assert russian in getattr(rendered("onboarding_stuck", "ru", **steps), format_)
+        assert french in getattr(rendered("onboarding_stuck", "fr", **steps), format_)
+    assert f"{done} of 5 setup steps done" in rendered("onboarding_stuck", **steps).text
+    unknown = {"onboarding_steps_done": None, "onboarding_steps_required": None}
+    assert "setup steps done" not in rendered("onboarding_stuck", **unknown).text
+
+
+def test_weekly_report_shows_the_reported_week():
+    week = {"week_tasks": 21, "week_workflows": 2, "week_reports": 5, "week_hours_saved": 1.5}
+    en = rendered("weekly_report", **week).text
+    assert "LAST WEEK: FEBRUARY 23, 2026 – MARCH 1, 2026" in en
+    assert "* 21 tasks\n* 2 workflows\n* 5 reports" in en
+    assert "* 1.5 hours saved that week" in en
+    assert "THIS MONTH SO FAR" not in en and "45 tasks" not in en
+    fr = rendered("weekly_report", "fr", **week).text
+    assert "SEMAINE DERNIÈRE\xa0: 23 FÉVRIER 2026 – 1 MARS 2026" in fr
+    assert "* 1,5 heure gagnée cette semaine-là" in fr  # CLDR: fr "one" covers 0 ≤ n < 2
+    ru = rendered("weekly_report", "ru", **{**week, "week_tasks": 22, "week_hours_saved": 5.0})
+    assert "Прошлая неделя: 23 февраля 2026\u202fг. – 1 марта 2026\u202fг." in ru.html
+    assert "* 22 задачи" in ru.text and "* 5 часов сэкономлено за неделю" in ru.text
+    without_week = {k: None for k in ("week_start", "week_end", *week)}
+    assert "* 45 tasks" in rendered("weekly_report", **without_week).text  # month to date
+
+
+@pytest.mark.parametrize(
     ("locale", "expected"),
     [
         ("en", "Saves about 1.5 hours a week"),

@@ -71,6 +71,17 @@ BASE_PAYLOAD: dict[str, Any] = {
     "recommendation_1_hours_per_week": 3.0,
     "recommendation_2": "automate_reports",
     "recommendation_2_hours_per_week": 1.5,
+    # Trigger-specific columns, null for the other trigger types (set by SCENARIOS).
+    "week_start": None,
+    "week_end": None,
+    "week_active_days": None,
+    "week_tasks": None,
+    "week_workflows": None,
+    "week_reports": None,
+    "week_hours_saved": None,
+    "previous_best": None,
+    "onboarding_steps_done": None,
+    "onboarding_steps_required": None,
 }
 
 # Scenario b: an anonymised cohort (fewer than min_cohort_size peers), one recommendation,
@@ -106,6 +117,9 @@ _TOP_OF_USAGE = {
     "remaining_to_next": None,
     "next_requirement": None,
 }
+# The ISO week a weekly report fired on Monday 2026-03-02 reports (user-local days).
+_REPORTED_WEEK = {"week_start": dt.date(2026, 2, 23), "week_end": dt.date(2026, 3, 1)}
+
 _ONBOARDING = {
     "stage": "implement",
     "ladder": "onboarding",
@@ -263,6 +277,7 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
             {
                 "detail_metric": "tasks_completed",
                 "detail_value": Decimal("21"),
+                "previous_best": 15,
             },
         ),
         (
@@ -272,6 +287,7 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
                 **_ANONYMISED,
                 "detail_metric": "workflows_completed",
                 "detail_value": Decimal("5"),
+                "previous_best": 1,
                 "tasks_mtd": 1,
                 "workflows_mtd": 2,
                 "reports_mtd": 5,
@@ -284,6 +300,7 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
                 **_BELOW_AVERAGE,
                 "detail_metric": "reports_generated",
                 "detail_value": Decimal("12"),
+                "previous_best": 2,
                 "tasks_mtd": 21,
                 "workflows_mtd": 0,
                 "reports_mtd": 22,
@@ -333,6 +350,8 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
                 **_ONBOARDING,
                 "detail_metric": "onboarding_steps_total",
                 "detail_value": Decimal("1"),
+                "onboarding_steps_done": 1,
+                "onboarding_steps_required": 5,
                 "remaining_to_next": 2.0,
                 "progress_pct": 0.0,
                 "recommendation_1": "finish_onboarding",
@@ -349,6 +368,8 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
                 **_ONBOARDING,
                 "detail_metric": "onboarding_steps_total",
                 "detail_value": Decimal("2"),
+                "onboarding_steps_done": 2,
+                "onboarding_steps_required": 5,
                 "recommendation_1": "finish_onboarding",
                 "recommendation_1_hours_per_week": 1.0,
             },
@@ -366,6 +387,8 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
                 "next_requirement": "integrations connected",
                 "detail_metric": "onboarding_steps_total",
                 "detail_value": Decimal("3"),
+                "onboarding_steps_done": 3,
+                "onboarding_steps_required": 5,
             },
         ),
     ],
@@ -374,8 +397,14 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
             "a",
             "5 active days, top 10% of the cohort, 42 h saved",
             {
+                **_REPORTED_WEEK,
                 "detail_metric": "last_week_active_days",
                 "detail_value": Decimal("5"),
+                "week_active_days": 5,
+                "week_tasks": 21,
+                "week_workflows": 5,
+                "week_reports": 2,
+                "week_hours_saved": 3.5,
                 "current_streak_days": 21,
             },
         ),
@@ -384,8 +413,14 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
             "2 active days, anonymised cohort, 1.5 h saved",
             {
                 **_ANONYMISED,
+                **_REPORTED_WEEK,
                 "detail_metric": "last_week_active_days",
                 "detail_value": Decimal("2"),
+                "week_active_days": 2,
+                "week_tasks": 2,
+                "week_workflows": 1,
+                "week_reports": 11,
+                "week_hours_saved": 0.5,
                 "hours_saved_7d": 0.5,
                 "hours_saved_qtd": 1.5,
                 "work_weeks_saved_qtd": 0.0375,
@@ -406,8 +441,14 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
             "1 active day, below the average, nothing saved yet",
             {
                 **_BELOW_AVERAGE,
+                **_REPORTED_WEEK,
                 "detail_metric": "last_week_active_days",
                 "detail_value": Decimal("1"),
+                "week_active_days": 1,
+                "week_tasks": 0,
+                "week_workflows": 0,
+                "week_reports": 1,
+                "week_hours_saved": 0.0,
                 "current_streak_days": 0,
                 "longest_streak_days": 3,
                 "hours_saved_7d": 0.0,

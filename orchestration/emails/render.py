@@ -92,6 +92,16 @@ PAYLOAD_COLUMNS = (
     "recommendation_1_hours_per_week",
     "recommendation_2",
     "recommendation_2_hours_per_week",
+    "week_start",
+    "week_end",
+    "week_active_days",
+    "week_tasks",
+    "week_workflows",
+    "week_reports",
+    "week_hours_saved",
+    "previous_best",
+    "onboarding_steps_done",
+    "onboarding_steps_required",
 )
 
 COPY_BLOCKS = ("subject", "preheader", "headline", "lead")

@@ -3,6 +3,8 @@
 -- and every number and text input the template shows, as of the trigger's day. Templates
 -- only format these values: no arithmetic happens after this model.
 -- Not BI-facing: it carries the e-mail address, so it lives in schema `email`, not `marts`.
+-- Trigger-specific inputs are null for the other triggers: the reported week (week_*) for
+-- weekly_report, previous_best for personal_best, onboarding_steps_* for onboarding_stuck.
 
 with
 
@@ -54,6 +56,14 @@ team_benchmarks as (
     where metric = 'tasks_completed'
 ),
 
+activity_daily as (
+    select * from {{ ref('fct_user_activity_daily') }}
+),
+
+personal_bests as (
+    select * from {{ ref('fct_personal_bests') }}
+),
+
 recommendations as (
     select * from {{ ref('fct_recommendations') }}
     where entity_type = 'user' and rank <= 2
@@ -72,6 +82,39 @@ with_stage as (
             and triggers.triggered_on = stages.as_of_date
     left join ladders
         on stages.stage = ladders.stage
+),
+
+-- weekly_report fires on the (local) Monday for the ISO week that ended the day before
+report_weeks as (
+    select
+        send_key,
+        user_id,
+        cast({{ dbt.dateadd('day', -7, 'triggered_on') }} as date) as week_start,
+        cast({{ dbt.dateadd('day', -1, 'triggered_on') }} as date) as week_end
+    from with_stage
+    where trigger_type = 'weekly_report'
+),
+
+week_totals as (
+    select
+        report_weeks.send_key,
+        report_weeks.week_start,
+        report_weeks.week_end,
+        cast(count(case when activity_daily.is_active then 1 end) as integer) as week_active_days,
+        cast(coalesce(sum(activity_daily.tasks_completed), 0) as integer) as week_tasks,
+        cast(coalesce(sum(activity_daily.workflows_completed), 0) as integer) as week_workflows,
+        cast(coalesce(sum(activity_daily.reports_generated), 0) as integer) as week_reports,
+        cast(coalesce(sum(activity_daily.minutes_saved), 0) / 60.0 as {{ type_double() }})
+            as week_hours_saved
+    from report_weeks
+    left join activity_daily
+        on
+            report_weeks.user_id = activity_daily.user_id
+            and activity_daily.activity_date between report_weeks.week_start and report_weeks.week_end
+    group by
+        report_weeks.send_key,
+        report_weeks.week_start,
+        report_weeks.week_end
 ),
 
 final as (
@@ -117,7 +160,23 @@ final as (
         first_recommendation.recommendation as recommendation_1,
         first_recommendation.est_hours_saved_per_week as recommendation_1_hours_per_week,
         second_recommendation.recommendation as recommendation_2,
-        second_recommendation.est_hours_saved_per_week as recommendation_2_hours_per_week
+        second_recommendation.est_hours_saved_per_week as recommendation_2_hours_per_week,
+        week_totals.week_start,
+        week_totals.week_end,
+        week_totals.week_active_days,
+        week_totals.week_tasks,
+        week_totals.week_workflows,
+        week_totals.week_reports,
+        week_totals.week_hours_saved,
+        personal_bests.previous_best,
+        case
+            when with_stage.trigger_type = 'onboarding_stuck'
+                then user_metrics.onboarding_steps_total
+        end as onboarding_steps_done,
+        case
+            when with_stage.trigger_type = 'onboarding_stuck'
+                then cast({{ var('stage_onboarded_steps') }} as integer)
+        end as onboarding_steps_required
     from with_stage
     inner join users
         on with_stage.user_id = users.user_id
@@ -154,6 +213,14 @@ final as (
             with_stage.user_id = second_recommendation.entity_id
             and with_stage.triggered_on = second_recommendation.as_of_date
             and second_recommendation.rank = 2
+    left join week_totals
+        on with_stage.send_key = week_totals.send_key
+    left join personal_bests
+        on
+            with_stage.trigger_type = 'personal_best'
+            and with_stage.user_id = personal_bests.user_id
+            and with_stage.triggered_on = personal_bests.achieved_on
+            and with_stage.detail_metric = personal_bests.metric
 )
 
 select * from final
