@@ -327,10 +327,7 @@ def users_suite(con: duckdb.DuckDBPyConnection) -> SuiteBatch:
             column="timezone",
             value_set=sorted(zoneinfo.available_timezones()),
             description="time zone is an IANA name Python's zoneinfo knows",
-            meta=_names(
-                user + ": time zone {timezone!r} is unknown to zoneinfo, "
-                "so no weekly report schedule tick matches it"
-            ),
+            meta=_names(user + ": time zone {timezone!r} is unknown to zoneinfo"),
         ),
     )
     return SuiteBatch("users", frame, suite)
