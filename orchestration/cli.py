@@ -84,7 +84,7 @@ def generate(
     help="The day to run for (UTC; default: yesterday).",
 )
 def run(as_of: datetime | None) -> None:
-    """Run the daily job in-process: load new raw files and build the warehouse."""
+    """Run the daily job in-process: load new raw files, build the warehouse, send what is due."""
     from orchestration.dbt.project import prepare_manifest
 
     day = as_of.date() if as_of else last_complete_day()

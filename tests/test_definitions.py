@@ -1,5 +1,9 @@
 """The Dagster definitions load and the graph runs from raw files to marts."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import dagster as dg
 
 from orchestration.definitions import defs
@@ -28,3 +32,15 @@ def test_one_group_per_layer():
 def test_dbt_tests_are_asset_checks():
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert any(name.startswith("unique_") for name in checks)
+
+
+def test_dagster_validates_the_code_location():
+    dagster = Path(sys.executable).with_name("dagster")
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "orchestration.definitions"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "All code locations passed validation" in result.stderr + result.stdout
