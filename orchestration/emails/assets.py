@@ -5,6 +5,7 @@ from collections import Counter
 from datetime import timedelta
 
 import dagster as dg
+from jinja2 import TemplateError
 
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.render import render_email
@@ -50,10 +51,15 @@ def rendered_emails(
             [first_due, config.day],
         )
         columns = [column[0] for column in cursor.description]
-        emails = [
-            render_email(dict(zip(columns, row, strict=True)), settings)
-            for row in cursor.fetchall()
-        ]
+        emails: list[RenderedEmail] = []
+        failures: dict[str, str] = {}
+        for row in cursor.fetchall():
+            payload = dict(zip(columns, row, strict=True))
+            # One payload the templates cannot render must not hold back everyone else's.
+            try:
+                emails.append(render_email(payload, settings))
+            except (KeyError, ValueError, TemplateError) as error:
+                failures[payload["send_key"]] = f"{type(error).__name__}: {error}"
         con.execute(RENDERED_DDL)
         if emails:
             con.executemany(
@@ -75,9 +81,12 @@ def rendered_emails(
             )
     by_type = Counter(email.trigger_type for email in emails)
     context.log.info(f"Rendered {len(emails)} e-mail(s) due {first_due} to {config.day}")
+    for send_key, reason in failures.items():
+        context.log.error(f"Could not render {send_key}: {reason}")
     return dg.MaterializeResult(
         metadata={
             "rendered": len(emails),
+            "render_failures": failures,
             "by_trigger_type": dict(sorted(by_type.items())),
             "by_locale": dict(sorted(Counter(email.locale for email in emails).items())),
         }
