@@ -1,11 +1,10 @@
 """The `flywheel` command line."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
-from orchestration.run_day import last_complete_day
 from orchestration.settings import get_settings
 
 
@@ -84,17 +83,18 @@ def generate(
     help="The day to run for (UTC; default: yesterday).",
 )
 def run(as_of: datetime | None) -> None:
-    """Run the daily job in-process: load new raw files, build the warehouse, send what is due."""
+    """Run the daily job in-process: load new raw files, build the warehouse, send what is due
+    (weekly reports included, from the Sunday that ends a week)."""
     from orchestration.dbt.project import prepare_manifest
 
-    day = as_of.date() if as_of else last_complete_day()
+    day = as_of.date() if as_of else datetime.now(UTC).date() - timedelta(days=1)
     prepare_manifest()
-    from orchestration.runner import run_daily
+    from orchestration.runner import run_day
     from orchestration.summary import print_summary
 
-    result = run_daily(day)
+    results = run_day(day)
     print_summary(get_settings())
-    if not result.success:
+    if not all(result.success for result in results):
         raise click.ClickException(f"The run for {day} failed; see the log above.")
 
 

@@ -7,8 +7,8 @@ from orchestration.dbt.assets import email_feedback_models, flywheel_dbt_models
 from orchestration.dbt.project import flywheel_dbt
 from orchestration.emails.assets import email_send_ledger, rendered_emails
 from orchestration.ingestion.assets import raw_tables
-from orchestration.jobs import daily_build
-from orchestration.quality import quality_checks
+from orchestration.jobs import jobs
+from orchestration.quality import quality_checks, source_freshness_checks
 from orchestration.resources import RawDirectory, Warehouse
 from orchestration.schedules import schedules
 from orchestration.sensors import AlertLog, sensors
@@ -24,8 +24,8 @@ defs = dg.Definitions(
         email_send_ledger,
         email_feedback_models,
     ],
-    asset_checks=quality_checks,
-    jobs=[daily_build],
+    asset_checks=[*quality_checks, *source_freshness_checks],
+    jobs=jobs,
     schedules=schedules,
     sensors=sensors,
     resources={

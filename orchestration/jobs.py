@@ -1,11 +1,31 @@
-"""Jobs: what a scheduled run or `flywheel run` materializes."""
+"""Jobs: the daily build, and the weekly reports sent at a local hour. Both are partitioned
+by day through their assets (orchestration/partitions.py)."""
 
 import dagster as dg
+
+from orchestration.emails.assets import RENDERED, SEND_LEDGER
+
+# Every run that writes to the DuckDB file carries this tag, so the run queue can allow one
+# at a time (docs/operations.md, "One writer at a time").
+WAREHOUSE_WRITER_TAGS = {"flywheel/warehouse": "writer"}
 
 daily_build = dg.define_asset_job(
     "daily_build",
     selection=dg.AssetSelection.all(),
-    description="Load new raw files, then build and test every dbt model.",
+    description="For one UTC day (or a backfill's range, as one run): load new raw files, "
+    "build and check every dbt model, then send the e-mails due on the last day.",
+    tags=WAREHOUSE_WRITER_TAGS,
     # One DuckDB writer at a time: steps run one after the other in a single process.
     executor_def=dg.in_process_executor,
 )
+
+weekly_report = dg.define_asset_job(
+    "weekly_report",
+    selection=dg.AssetSelection.assets(RENDERED, SEND_LEDGER),
+    description="Send the weekly reports of the week ending on the partition's Sunday whose "
+    "local send time has passed (config weekly_reports_at; see the weekly_report schedule).",
+    tags=WAREHOUSE_WRITER_TAGS,
+    executor_def=dg.in_process_executor,
+)
+
+jobs = [daily_build, weekly_report]

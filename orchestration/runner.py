@@ -1,21 +1,59 @@
 """Run Flywheel's jobs in-process, the way `flywheel run` and the tests do."""
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
 
-from orchestration.run_day import run_day_config
+from orchestration.emails.assets import RENDERED
+from orchestration.schedules import weekly_report_config
 
 
-def run_daily(as_of: date, *, raise_on_error: bool = False) -> dg.ExecuteInProcessResult:
-    """Materialize the daily job for one UTC day."""
+def _instance() -> dg.DagsterInstance | None:
+    return dg.DagsterInstance.get() if os.getenv("DAGSTER_HOME") else None
+
+
+def run_daily(
+    as_of: date, *, send: bool = True, raise_on_error: bool = False
+) -> dg.ExecuteInProcessResult:
+    """The daily job for the UTC day `as_of`; without `send` it stops at the payloads."""
     from orchestration.definitions import defs
 
-    instance = dg.DagsterInstance.get() if os.getenv("DAGSTER_HOME") else None
-    return defs.resolve_job_def("daily_build").execute_in_process(
-        run_config=run_day_config(as_of),
-        instance=instance,
+    job = defs.resolve_job_def("daily_build")
+    selection = None
+    if not send:
+        everything = dg.AssetSelection.all() - dg.AssetSelection.assets(RENDERED).downstream()
+        selection = list(everything.resolve(defs.resolve_asset_graph()))
+    return job.execute_in_process(
+        partition_key=as_of.isoformat(),
+        asset_selection=selection,
+        instance=_instance(),
         raise_on_error=raise_on_error,
-        tags={"flywheel/as_of": as_of.isoformat()},
     )
+
+
+def run_weekly_reports(at: datetime, *, raise_on_error: bool = False) -> dg.ExecuteInProcessResult:
+    """Send the weekly reports due at `at`: those of the last week that ended by then."""
+    from orchestration.definitions import defs
+
+    today = at.astimezone(UTC).date()
+    week_end = today - timedelta(days=today.isoweekday())  # the last Sunday before today
+    return defs.resolve_job_def("weekly_report").execute_in_process(
+        partition_key=week_end.isoformat(),
+        run_config=weekly_report_config(at),
+        instance=_instance(),
+        raise_on_error=raise_on_error,
+    )
+
+
+def run_day(as_of: date) -> list[dg.ExecuteInProcessResult]:
+    """What `flywheel run --as-of DAY` does: the daily job, then, from Sunday until the grace
+    days are over, the weekly reports whose local send time has passed by the end of DAY."""
+    from orchestration.settings import get_settings
+
+    results = [run_daily(as_of)]
+    days_after_week_end = as_of.isoweekday() % 7  # Sunday: 0
+    if results[0].success and days_after_week_end <= get_settings().send_grace_days:
+        end_of_day = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+        results.append(run_weekly_reports(end_of_day))
+    return results

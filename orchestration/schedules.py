@@ -1,53 +1,66 @@
-"""Schedules: the daily build, once each UTC day has closed."""
+"""Schedules: the daily build once each UTC day has closed, and the weekly report at a local
+hour in every time zone."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from orchestration.run_day import run_day_config
+from orchestration.emails import weekly_report
+from orchestration.jobs import daily_build
+from orchestration.jobs import weekly_report as weekly_report_job
+from orchestration.settings import get_settings
 
-DAILY_BUILD_JOB = "daily_build"
-# The dbt step, whose config carries the day the run builds (orchestration/dbt/assets.py).
-DAILY_BUILD_OP = "flywheel_dbt_models"
+# The model whose partitions say which weeks have their reports built.
+EMAIL_PAYLOADS = dg.AssetKey(["email", "rpt_email_payloads"])
+RENDER_STEP = "email__rendered_emails"
 
-# The UTC day a run builds up to, as a run tag (also set by `flywheel run`; read by checks).
-AS_OF_TAG = "flywheel/as_of"
-# Every run that writes to the DuckDB file carries this tag, so the run queue can allow one
-# at a time (docs/operations.md, "One writer at a time").
-WAREHOUSE_WRITER_TAGS = {"flywheel/warehouse": "writer"}
-
-
-def last_closed_utc_day(instant: datetime) -> date:
-    """The last UTC day that has ended at `instant` (naive means UTC)."""
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC).date() - timedelta(days=1)
+daily_build_schedule = dg.build_schedule_from_partitioned_job(
+    daily_build,
+    name="daily_build_schedule",
+    hour_of_day=0,
+    minute_of_hour=30,
+    description="Every day at 00:30 UTC: the partition of the UTC day that just closed: load "
+    "new raw files, build everything up to its end, then send what is due on it.",
+)
 
 
-def daily_build_request(as_of: date, *, run_key: str, tags: dict[str, str] | None = None):
-    """A run of `daily_build` for `as_of` (UTC): every step of the job gets the same day."""
+def weekly_report_config(at: datetime) -> dict:
+    return {"ops": {RENDER_STEP: {"config": {"weekly_reports_at": at.isoformat()}}}}
+
+
+def weekly_report_request(week_end: date, at: datetime, *, run_key: str) -> dg.RunRequest:
+    """A run that sends the reports of the week ending `week_end` that are due at `at`."""
     return dg.RunRequest(
-        run_key=run_key,
-        run_config=run_day_config(as_of),
-        tags={AS_OF_TAG: as_of.isoformat(), **WAREHOUSE_WRITER_TAGS, **(tags or {})},
+        run_key=run_key, partition_key=week_end.isoformat(), run_config=weekly_report_config(at)
     )
 
 
-def _tick(context: dg.ScheduleEvaluationContext) -> datetime:
-    """The tick's scheduled time: a late or retried evaluation still computes the same run."""
-    return context.scheduled_execution_time or datetime.now(UTC)
-
-
 @dg.schedule(
-    cron_schedule="30 0 * * *",
+    # Every 15 minutes: zones are offset by whole hours, half hours and quarter hours.
+    cron_schedule="*/15 * * * *",
     execution_timezone="UTC",
-    job_name=DAILY_BUILD_JOB,
-    description="Every day at 00:30 UTC: load new raw files and build everything up to the end "
-    "of the UTC day that just closed (the run's as_of), then send what is due on it.",
+    job=weekly_report_job,
+    description="Sends each weekly report on Monday at FLYWHEEL_WEEKLY_REPORT_HOUR in the "
+    "user's own time zone: a run whenever that hour starts in some zone, once the week's "
+    "payloads are built. Each run also sends reports whose hour passed while the payloads "
+    "were not ready (east of UTC, Monday morning comes before the UTC Sunday has closed).",
 )
-def daily_build_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    as_of = last_closed_utc_day(_tick(context))
-    return daily_build_request(as_of, run_key=f"daily_build:{as_of.isoformat()}")
+def weekly_report_schedule(context: dg.ScheduleEvaluationContext):
+    at = (context.scheduled_execution_time or datetime.now(UTC)).astimezone(UTC)
+    hour = get_settings().weekly_report_hour
+    zones = weekly_report.zones_at_send_time(at, hour)
+    if not zones:
+        return dg.SkipReason(f"{at:%a %H:%M} UTC is not Monday {hour:02d}:00 in any time zone")
+    monday = at.astimezone(weekly_report.zone(zones[0])).date()
+    week_end = weekly_report.reported_week_end(monday)
+    built = context.instance.get_materialized_partitions(EMAIL_PAYLOADS)
+    if week_end.isoformat() not in built:
+        return dg.SkipReason(
+            f"Monday {hour:02d}:00 in {len(zones)} zone(s) ({', '.join(zones[:3])}, ...), but "
+            f"the payloads of the week ending {week_end} are not built yet: a later tick "
+            "sends those reports once the daily build of that day has run"
+        )
+    return weekly_report_request(week_end, at, run_key=f"weekly_report:{at:%Y-%m-%dT%H:%M}Z")
 
 
-schedules = [daily_build_schedule]
+schedules = [daily_build_schedule, weekly_report_schedule]

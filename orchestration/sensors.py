@@ -4,19 +4,15 @@ import hashlib
 import json
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration.ingestion.contract import RAW_TABLES
 from orchestration.ingestion.loader import table_files
+from orchestration.jobs import daily_build
 from orchestration.resources import RawDirectory
-from orchestration.schedules import (
-    DAILY_BUILD_JOB,
-    daily_build_request,
-    last_closed_utc_day,
-)
 from orchestration.settings import REPO_ROOT
 
 IN_PROGRESS = [
@@ -45,7 +41,7 @@ def scan_raw_files(root: Path) -> dict[str, str]:
 
 
 @dg.sensor(
-    job_name=DAILY_BUILD_JOB,
+    job=daily_build,
     minimum_interval_seconds=60,
     description="Starts a daily build when files appear (or change) in FLYWHEEL_RAW_DIR. "
     "Waits while a daily build is queued or running, then picks the files up.",
@@ -60,7 +56,7 @@ def raw_files_sensor(
     if not new:
         return dg.SkipReason(f"no new files in {raw_directory.root} ({len(current)} known)")
     running = context.instance.get_runs(
-        filters=dg.RunsFilter(job_name=DAILY_BUILD_JOB, statuses=IN_PROGRESS), limit=1
+        filters=dg.RunsFilter(job_name=daily_build.name, statuses=IN_PROGRESS), limit=1
     )
     if running:
         # The cursor stays: the files count as new again once that run has finished.
@@ -68,9 +64,10 @@ def raw_files_sensor(
             f"{len(new)} new file(s); waiting for daily_build run {running[0].run_id} to finish"
         )
     digest = hashlib.sha256(json.dumps(sorted(new.items())).encode()).hexdigest()[:16]
-    request = daily_build_request(
-        last_closed_utc_day(datetime.now(UTC)),
+    # The partition of the last UTC day that has closed, as the daily schedule would build.
+    request = dg.RunRequest(
         run_key=f"raw_files:{digest}",
+        partition_key=(datetime.now(UTC).date() - timedelta(days=1)).isoformat(),
         tags={"flywheel/new_files": str(len(new))},
     )
     context.log.info(f"{len(new)} new raw file(s): {', '.join(sorted(new)[:10])}")

@@ -3,6 +3,7 @@
 import os
 import shutil
 import sys
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
     sendgrid_webhook_public_key: str | None = Field(None, alias="SENDGRID_WEBHOOK_PUBLIC_KEY")
     # Triggers up to this many days old are still sent; older ones never are.
     send_grace_days: int = Field(1, alias="FLYWHEEL_SEND_GRACE_DAYS")
+    # The first daily partition: the earliest UTC day a backfill can start from.
+    history_start: date = Field(date(2025, 1, 1), alias="FLYWHEEL_HISTORY_START")
+    # The local hour (0-23) the weekly report goes out on Monday, in each user's time zone.
+    weekly_report_hour: int = Field(8, ge=0, le=23, alias="FLYWHEEL_WEEKLY_REPORT_HOUR")
 
     def export_environment(self) -> None:
         """Publish the resolved settings to the environment, where dbt's profile and Dagster's

@@ -1,15 +1,4 @@
-"""The engagement marts on generated data: coverage, privacy, arbitration, and day-by-day
-builds that equal a full refresh."""
-
-import shutil
-from datetime import timedelta
-from pathlib import Path
-
-import duckdb
-
-from orchestration.demo_data import generate
-from orchestration.runner import run_daily
-from tests.pipeline import END_DATE, Pipeline
+"""The engagement marts on generated data: coverage, privacy, arbitration, sends."""
 
 TRIGGER_TYPES = {
     "milestone_reached",
@@ -82,75 +71,6 @@ def test_holdout_users_get_no_payload_and_caps_hold(demo_pipeline):
     )
     assert busiest_day == 1
     assert busiest_week == 3
-
-
-def copy_raw_through(source: Path, target: Path, day) -> None:
-    """The raw directory as it stood at the end of `day`: event files appear day by day."""
-    for folder in source.iterdir():
-        if not folder.is_dir():
-            continue
-        (target / folder.name).mkdir(parents=True, exist_ok=True)
-        for path in folder.iterdir():
-            if folder.name != "events" or path.stem <= day.isoformat():
-                shutil.copy2(path, target / folder.name / path.name)
-
-
-# What was sent depends on which days a run happened, by design: a full refresh rebuilds the
-# history of triggers but never e-mails about the past. These tables record sends, not data.
-SEND_RECORDS = {
-    ("email", "rendered_emails"),
-    ("email", "send_ledger"),
-    ("marts", "fct_email_sends"),
-    ("marts", "fct_email_effect"),
-}
-
-
-def data_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    tables = con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_schema in ('marts', 'email') and table_catalog = current_database() "
-        "order by 1, 2"
-    ).fetchall()
-    return [table for table in tables if table not in SEND_RECORDS]
-
-
-def test_day_by_day_builds_equal_one_full_refresh(tmp_path, monkeypatch):
-    source = tmp_path / "source"
-    generate(source, accounts=25, days=40, target_events=12_000, end_date=END_DATE, progress=False)
-    days = [END_DATE - timedelta(days=offset) for offset in (2, 1, 0)]
-
-    daily = Pipeline(raw_dir=tmp_path / "daily" / "raw", warehouse=tmp_path / "daily.duckdb")
-    full = Pipeline(raw_dir=tmp_path / "full" / "raw", warehouse=tmp_path / "full.duckdb")
-    for pipeline, run_days in ((daily, days), (full, days[-1:])):
-        monkeypatch.setenv("FLYWHEEL_RAW_DIR", str(pipeline.raw_dir))
-        monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(pipeline.warehouse))
-        for day in run_days:
-            copy_raw_through(source, pipeline.raw_dir, day)
-            assert run_daily(day).success, day
-
-    with duckdb.connect(str(daily.warehouse), read_only=True) as con:
-        con.execute(f"attach '{full.warehouse}' as full_refresh (read_only)")
-        tables = data_tables(con)
-        assert len(tables) >= 15
-        for schema, table in tables:
-            columns = [
-                row[0]
-                for row in con.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_schema = ? and table_name = ? "
-                    "and table_catalog = current_database() and column_name <> 'loaded_at'",
-                    [schema, table],
-                ).fetchall()
-            ]
-            select = ", ".join(f'"{column}"' for column in columns)
-            for left, right in (("", "full_refresh."), ("full_refresh.", "")):
-                difference = con.execute(
-                    f"select count(*) from (select {select} from {left}{schema}.{table} "
-                    f"except all select {select} from {right}{schema}.{table})"
-                ).fetchone()[0]
-                assert difference == 0, f"{schema}.{table} differs ({left or 'daily'} side)"
-            rows = con.execute(f"select count(*) from {schema}.{table}").fetchone()[0]
-            assert rows > 0 or table == "fct_data_quarantine", f"{schema}.{table} is empty"
 
 
 def test_an_unsubscribed_address_is_never_sent_to(demo_pipeline):

@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.quality import INBOX_GUARDED_ASSETS, quality_checks
+from orchestration.quality import INBOX_GUARDED_ASSETS, quality_checks, source_freshness_checks
 from orchestration.quality.checks import ACCOUNTS, USERS
 from orchestration.resources import Warehouse
 from orchestration.settings import REPO_ROOT
@@ -316,7 +316,7 @@ def test_the_volume_check_judges_the_runs_as_of_day(tmp_path):
         [_stub_models(), *quality_checks],
         resources={"warehouse": warehouse},
         selection=dg.AssetSelection.checks(CHECKS["events_volume_is_normal"]),
-        tags={"flywheel/as_of": (AS_OF - timedelta(days=10)).isoformat()},
+        tags={"dagster/partition": (AS_OF - timedelta(days=10)).isoformat()},
         raise_on_error=False,
     )
     (evaluation,) = result.get_asset_check_evaluations()
@@ -373,3 +373,50 @@ def test_the_send_runs_when_every_check_passes(clean_warehouse):
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert dg.AssetKey("send_emails") in materialized
     assert all(evaluation.passed for evaluation in result.get_asset_check_evaluations())
+
+
+# --- source freshness ------------------------------------------------------------------------
+
+RAW_EVENTS = dg.AssetKey(["raw", "events"])
+
+
+@dg.asset(key=RAW_EVENTS)
+def loaded_raw_events() -> None:
+    """Stands in for the ingestion step (raw.events is already written)."""
+
+
+@dg.asset(deps=[RAW_EVENTS])
+def sends_after_ingestion() -> None:
+    """Stands in for the send step downstream of ingestion."""
+
+
+@pytest.mark.parametrize(
+    ("newest", "severity", "message"),
+    [
+        ("2026-03-30T22:00:00+02:00", None, "expectations passed"),  # 20:00 UTC: 4 h behind
+        ("2026-03-30 02:00:00", "WARN", "is 22 h before the end of the run's day"),
+        ("2026-03-28T12:00:00Z", "ERROR", "the newest event (2026-03-28 12:00:00+00:00) is 60 h"),
+        ("not a time", "ERROR", "raw.events holds at least one event"),
+    ],
+)
+def test_stale_events_warn_then_block_the_send(newest, severity, message, tmp_path):
+    path = tmp_path / "flywheel.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.events (occurred_at varchar)")
+        con.execute("insert into raw.events values (?)", [newest])
+    result = dg.materialize(
+        [loaded_raw_events, sends_after_ingestion, *source_freshness_checks],
+        resources={"warehouse": Warehouse(path=str(path))},
+        tags={"dagster/partition": "2026-03-30"},
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert message in evaluation.description
+    assert evaluation.passed is (severity is None)
+    if severity:
+        assert evaluation.severity.value == severity
+    sent = dg.AssetKey("sends_after_ingestion") in {
+        event.asset_key for event in result.get_asset_materialization_events()
+    }
+    assert sent is (severity != "ERROR")

@@ -1,17 +1,22 @@
-"""The daily schedule evaluated at fixed instants, the raw-files sensor on a temporary
-directory, and the failure sensor on runs that really failed."""
+"""The daily and weekly-report schedules evaluated at fixed instants (daylight-saving
+changes included), the raw-files sensor on a temporary directory, and the failure sensor on
+runs that really failed."""
 
 import json
 import zoneinfo
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from orchestration.emails import weekly_report
 from orchestration.resources import RawDirectory
-from orchestration.run_day import run_day_config
-from orchestration.schedules import daily_build_schedule
+from orchestration.schedules import (
+    EMAIL_PAYLOADS,
+    weekly_report_config,
+    weekly_report_schedule,
+)
 from orchestration.sensors import AlertLog, raw_files_sensor, run_failure_sensor
 
 
@@ -20,6 +25,14 @@ def utc(*args: int) -> datetime:
 
 
 # --- the daily build -----------------------------------------------------------------------
+
+
+def daily_requests(tick: datetime) -> list[dg.RunRequest]:
+    from orchestration.definitions import defs
+
+    schedule = defs.resolve_schedule_def("daily_build_schedule")
+    context = dg.build_schedule_context(scheduled_execution_time=tick)
+    return schedule.evaluate_tick(context).run_requests
 
 
 @pytest.mark.parametrize(
@@ -31,28 +44,112 @@ def utc(*args: int) -> datetime:
     ],
 )
 def test_the_daily_build_builds_the_utc_day_that_just_closed(tick):
-    request = daily_build_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
-    assert request.run_config["ops"]["flywheel_dbt_models"] == {"config": {"as_of": "2026-03-30"}}
-    # every step of the job (build, render, send, feedback) is for the same day
-    assert request.run_config == run_day_config(date(2026, 3, 30))
-    assert request.tags["flywheel/as_of"] == "2026-03-30"
-    assert request.run_key == "daily_build:2026-03-30"
+    (request,) = daily_requests(tick)
+    assert request.partition_key == "2026-03-30"
 
 
-def test_the_daily_build_runs_after_midnight_utc():
-    assert daily_build_schedule.cron_schedule == "30 0 * * *"
-    assert daily_build_schedule.execution_timezone == "UTC"
-    assert daily_build_schedule.job_name == "daily_build"
-
-
-def test_the_daily_run_config_fits_the_daily_build_job():
+def test_the_daily_build_runs_after_midnight_utc_as_one_writer():
     from orchestration.definitions import defs
 
-    request = daily_build_schedule(
-        dg.build_schedule_context(scheduled_execution_time=utc(2026, 3, 31, 0, 30))
-    )
-    job = defs.resolve_job_def("daily_build")
-    assert dg.validate_run_config(job, request.run_config)
+    schedule = defs.resolve_schedule_def("daily_build_schedule")
+    assert schedule.cron_schedule == "30 0 * * *"
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.job_name == "daily_build"
+
+    for job in ("daily_build", "weekly_report"):
+        assert defs.resolve_job_def(job).tags["flywheel/warehouse"] == "writer"
+
+
+# --- the weekly report at a local hour ------------------------------------------------------
+
+PARIS, LONDON = "Europe/Paris", "Europe/London"
+NEW_YORK, SYDNEY = "America/New_York", "Australia/Sydney"
+
+
+@pytest.fixture
+def built_weeks():
+    """An instance on which the payloads of the given weeks (Sunday partitions) were built."""
+    with dg.instance_for_test() as instance:
+
+        def build(*week_ends: str) -> dg.DagsterInstance:
+            for week_end in week_ends:
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(asset_key=EMAIL_PAYLOADS, partition=week_end)
+                )
+            return instance
+
+        yield build
+
+
+def weekly_tick(tick: datetime, instance: dg.DagsterInstance):
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+    return weekly_report_schedule(context)
+
+
+@pytest.mark.parametrize(
+    ("tick", "zone", "at_send_hour"),
+    [
+        # Europe moves to summer time on Sunday 2026-03-29: 08:00 in Paris is 07:00 UTC on
+        # the Monday before and 06:00 UTC on the Monday after
+        (utc(2026, 3, 23, 7), PARIS, True),
+        (utc(2026, 3, 23, 6), PARIS, False),
+        (utc(2026, 3, 30, 6), PARIS, True),
+        (utc(2026, 3, 30, 7), PARIS, False),
+        (utc(2026, 3, 30, 7), LONDON, True),
+        # the United States moved on Sunday 2026-03-08: 13:00 UTC before, 12:00 UTC after
+        (utc(2026, 3, 2, 13), NEW_YORK, True),
+        (utc(2026, 3, 9, 12), NEW_YORK, True),
+        (utc(2026, 3, 9, 13), NEW_YORK, False),
+        # Sydney leaves summer time on Sunday 2026-04-05 (UTC+11 to UTC+10)
+        (utc(2026, 3, 29, 21), SYDNEY, True),
+        (utc(2026, 4, 5, 22), SYDNEY, True),
+        (utc(2026, 4, 5, 21), SYDNEY, False),
+    ],
+)
+def test_the_send_hour_is_local_across_daylight_saving_changes(tick, zone, at_send_hour):
+    assert (zone in weekly_report.zones_at_send_time(tick, hour=8)) is at_send_hour
+
+
+def test_the_weekly_report_schedule_sends_the_week_that_just_ended(built_weeks):
+    tick = utc(2026, 3, 30, 6)  # Monday 08:00 in Paris (summer time)
+    request = weekly_tick(tick, built_weeks("2026-03-29"))
+    assert request.partition_key == "2026-03-29"
+    assert request.run_config == weekly_report_config(tick)
+    assert request.run_key == "weekly_report:2026-03-30T06:00Z"
+    from orchestration.definitions import defs
+
+    assert dg.validate_run_config(defs.resolve_job_def("weekly_report"), request.run_config)
+
+
+def test_the_weekly_report_schedule_waits_for_the_weeks_payloads(built_weeks):
+    # Monday 08:00 in Sydney comes before the UTC Sunday has closed and been built
+    skip = weekly_tick(utc(2026, 3, 29, 21), built_weeks("2026-03-22"))
+    assert isinstance(skip, dg.SkipReason)
+    assert "payloads of the week ending 2026-03-29 are not built yet" in skip.skip_message
+
+
+def test_the_weekly_report_schedule_skips_when_it_is_not_the_hour_anywhere(built_weeks):
+    skip = weekly_tick(utc(2026, 3, 31, 12), built_weeks("2026-03-29"))  # a Tuesday
+    assert isinstance(skip, dg.SkipReason)
+    assert weekly_tick(utc(2026, 3, 30, 6, 10), built_weeks("2026-03-29")).skip_message
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "due"),
+    [
+        (PARIS, utc(2026, 3, 30, 5, 59), False),  # 07:59 local: not yet
+        (PARIS, utc(2026, 3, 30, 6), True),
+        (PARIS, utc(2026, 3, 31, 5, 59), True),  # within the grace day
+        (PARIS, utc(2026, 3, 31, 6), False),  # stale
+        # Sydney's 08:00 passed while the build was not ready: sent by the next run
+        (SYDNEY, utc(2026, 3, 30, 1), True),
+        (NEW_YORK, utc(2026, 3, 30, 11), False),
+        (NEW_YORK, utc(2026, 3, 30, 12), True),
+    ],
+)
+def test_a_weekly_report_is_due_from_its_local_hour_until_the_grace_ends(zone, at, due):
+    week_end = date(2026, 3, 29)
+    assert weekly_report.is_due(week_end, zone, at, hour=8, grace_days=1) is due
 
 
 # --- new raw files -------------------------------------------------------------------------
@@ -83,7 +180,7 @@ def test_the_raw_files_sensor_requests_a_build_for_new_files_only(tmp_path):
     first = evaluate_raw_files_sensor(raw, None)
     (request,) = first.run_requests
     assert request.tags["flywheel/new_files"] == "1"
-    assert set(request.run_config["ops"]["flywheel_dbt_models"]["config"]) == {"as_of"}
+    assert request.partition_key == (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
     assert list(json.loads(first.cursor)) == ["events/2026-03-01.csv"]
 
     # nothing new: skip, whatever the number of evaluations

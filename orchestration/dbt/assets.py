@@ -9,7 +9,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.dbt.project import flywheel_dbt
 from orchestration.ingestion.assets import raw_asset_key
-from orchestration.run_day import RunDay
+from orchestration.partitions import daily_partitions, one_run_per_backfill, partition_days
 
 # The feedback marts read the send ledger, which the sending step writes after the payload
 # models are built: they form a second dbt step, downstream of the send.
@@ -34,13 +34,28 @@ class FlywheelTranslator(DagsterDbtTranslator):
         return spec.replace_attributes(group_name=layer)
 
 
+class DbtBuild(dg.Config):
+    """Options of a dbt step; the days come from the run's partition window."""
+
+    full_refresh: bool = False  # rebuild the incremental models from scratch
+
+
 def dbt_build(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: RunDay
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuild
 ) -> Iterator[Any]:
-    dbt_vars = {"as_of_date": config.day.isoformat()}
+    """`dbt build` for the partition window: the incremental models rebuild those days (and
+    their look-back), every other model is rebuilt up to the window's last day."""
+    first, last = partition_days(context)
+    dbt_vars = {
+        "min_date": first.isoformat(),
+        "max_date": last.isoformat(),
+        "as_of_date": last.isoformat(),
+    }
     # Unit tests check the SQL logic on fixed inputs, not the data: CI runs them
     # (tests/test_dbt_unit_tests.py); a data run would only repeat them.
     args = ["build", "--exclude", "test_type:unit", "--vars", json.dumps(dbt_vars)]
+    if config.full_refresh:
+        args.append("--full-refresh")
     yield from dbt.cli(args, context=context).stream()
 
 
@@ -49,8 +64,10 @@ def dbt_build(
     project=flywheel_dbt,
     dagster_dbt_translator=FlywheelTranslator(),
     exclude=FEEDBACK,
+    partitions_def=daily_partitions,
+    backfill_policy=one_run_per_backfill,
 )
-def flywheel_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: RunDay):
+def flywheel_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuild):
     yield from dbt_build(context, dbt, config)
 
 
@@ -59,6 +76,8 @@ def flywheel_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
     project=flywheel_dbt,
     dagster_dbt_translator=FlywheelTranslator(),
     select=FEEDBACK,
+    partitions_def=daily_partitions,
+    backfill_policy=one_run_per_backfill,
 )
-def email_feedback_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: RunDay):
+def email_feedback_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuild):
     yield from dbt_build(context, dbt, config)

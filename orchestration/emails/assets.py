@@ -2,20 +2,22 @@
 
 import json
 from collections import Counter
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import dagster as dg
+import duckdb
 from jinja2 import TemplateError
 
+from orchestration.emails import weekly_report
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.render import render_email
 from orchestration.emails.sending.factory import backend_from_settings
 from orchestration.emails.sending.ledger import ensure_send_ledger
 from orchestration.emails.sending.sender import send_emails
+from orchestration.partitions import daily_partitions, one_run_per_backfill, partition_days
 from orchestration.quality import INBOX_GUARDED_ASSETS
 from orchestration.resources import Warehouse
-from orchestration.run_day import RunDay
-from orchestration.settings import get_settings
+from orchestration.settings import Settings, get_settings
 
 RENDERED = dg.AssetKey(["email", "rendered_emails"])
 SEND_LEDGER = dg.AssetKey(["email", "send_ledger"])
@@ -29,6 +31,48 @@ create or replace table email.rendered_emails (
 """
 
 
+class EmailSelection(dg.Config):
+    """Which e-mails a run sends.
+
+    Empty `weekly_reports_at`: the triggers due on the partition's last day (grace:
+    FLYWHEEL_SEND_GRACE_DAYS), except weekly reports. Set (an ISO 8601 instant, by the weekly
+    report schedule): only the weekly reports of the week ending on the partition's day whose
+    local send time has passed at that instant.
+    """
+
+    weekly_reports_at: str | None = None
+
+
+def due_payloads(
+    con: duckdb.DuckDBPyConnection, day: date, selection: EmailSelection, settings: Settings
+) -> tuple[list[str], list[tuple]]:
+    """The payload rows a run renders: (column names, rows)."""
+    weekly = selection.weekly_reports_at is not None
+    cursor = con.execute(
+        "select * from email.rpt_email_payloads "
+        "where (trigger_type = 'weekly_report') = ? and triggered_on between ? and ? "
+        "order by send_key",
+        [weekly, day - timedelta(days=settings.send_grace_days), day],
+    )
+    columns = [column[0] for column in cursor.description]
+    rows = cursor.fetchall()
+    if weekly:
+        at = datetime.fromisoformat(selection.weekly_reports_at)
+        week_end, timezone = columns.index("triggered_on"), columns.index("timezone")
+        rows = [
+            row
+            for row in rows
+            if weekly_report.is_due(
+                row[week_end],
+                row[timezone],
+                at,
+                hour=settings.weekly_report_hour,
+                grace_days=settings.send_grace_days,
+            )
+        ]
+    return columns, rows
+
+
 @dg.asset(
     key=RENDERED,
     # Depending on every asset a blocking check guards (the payloads among them) is what
@@ -36,24 +80,22 @@ create or replace table email.rendered_emails (
     deps=list(INBOX_GUARDED_ASSETS),
     group_name="email",
     kinds={"jinja", "duckdb"},
-    description="The e-mails due on the run's day (grace: FLYWHEEL_SEND_GRACE_DAYS), rendered "
-    "in the reader's locale. Older triggers are history: a backfill never e-mails the past.",
+    partitions_def=daily_partitions,
+    backfill_policy=one_run_per_backfill,
+    description="The e-mails due on the partition's last day (grace: FLYWHEEL_SEND_GRACE_DAYS), "
+    "rendered in the reader's locale; weekly reports at their local hour (weekly_report "
+    "schedule). Older triggers are history: a backfill never e-mails the past.",
 )
 def rendered_emails(
-    context: dg.AssetExecutionContext, config: RunDay, warehouse: Warehouse
+    context: dg.AssetExecutionContext, config: EmailSelection, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     settings = get_settings()
-    first_due = config.day - timedelta(days=settings.send_grace_days)
+    _, day = partition_days(context)
     with warehouse.connect() as con:
-        cursor = con.execute(
-            "select * from email.rpt_email_payloads "
-            "where triggered_on between ? and ? order by send_key",
-            [first_due, config.day],
-        )
-        columns = [column[0] for column in cursor.description]
+        columns, rows = due_payloads(con, day, config, settings)
         emails: list[RenderedEmail] = []
         failures: dict[str, str] = {}
-        for row in cursor.fetchall():
+        for row in rows:
             payload = dict(zip(columns, row, strict=True))
             # One payload the templates cannot render must not hold back everyone else's.
             try:
@@ -80,7 +122,8 @@ def rendered_emails(
                 ],
             )
     by_type = Counter(email.trigger_type for email in emails)
-    context.log.info(f"Rendered {len(emails)} e-mail(s) due {first_due} to {config.day}")
+    what = "weekly reports" if config.weekly_reports_at else "e-mail(s)"
+    context.log.info(f"Rendered {len(emails)} {what} due on {day}")
     for send_key, reason in failures.items():
         context.log.error(f"Could not render {send_key}: {reason}")
     return dg.MaterializeResult(
@@ -98,11 +141,13 @@ def rendered_emails(
     deps=[RENDERED],
     group_name="email",
     kinds={"sendgrid", "duckdb"},
+    partitions_def=daily_partitions,
+    backfill_policy=one_run_per_backfill,
     description="Sends the rendered e-mails through the outbox or SendGrid; the ledger records "
     "every attempt, so a re-run sends each send_key at most once (docs/sending.md).",
 )
 def email_send_ledger(
-    context: dg.AssetExecutionContext, config: RunDay, warehouse: Warehouse
+    context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     settings = get_settings()
     backend = backend_from_settings(settings)

@@ -6,6 +6,7 @@ import dagster as dg
 
 from orchestration.ingestion.contract import RAW_TABLES
 from orchestration.ingestion.loader import RawFileError, ensure_raw_schema, load_table
+from orchestration.partitions import daily_partitions, one_run_per_backfill
 from orchestration.resources import RawDirectory, Warehouse
 
 
@@ -27,6 +28,10 @@ def raw_asset_key(table: str) -> dg.AssetKey:
         for table in RAW_TABLES.values()
     ],
     can_subset=True,
+    # Files are not days: a run for any partition loads every file not loaded yet. The
+    # partitions keep ingestion in the same runs and backfills as the models it feeds.
+    partitions_def=daily_partitions,
+    backfill_policy=one_run_per_backfill,
 )
 def raw_tables(
     context: dg.AssetExecutionContext, warehouse: Warehouse, raw_directory: RawDirectory

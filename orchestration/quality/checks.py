@@ -14,19 +14,20 @@ not when the code location loads.
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
 
+from orchestration.partitions import run_last_day
 from orchestration.quality import thresholds
 from orchestration.resources import Warehouse
-from orchestration.schedules import AS_OF_TAG, DAILY_BUILD_OP
 
 if TYPE_CHECKING:
     from orchestration.quality.validation import SuiteBatch, SuiteOutcome
 
+RAW_EVENTS = dg.AssetKey(["raw", "events"])
 EVENTS = dg.AssetKey(["staging", "stg_product__events"])
 USERS = dg.AssetKey(["staging", "stg_product__users"])
 ACCOUNTS = dg.AssetKey(["staging", "stg_product__accounts"])
@@ -35,7 +36,7 @@ GAMIFICATION_LEVELS = dg.AssetKey(["marts", "fct_gamification_levels"])
 EMAIL_PAYLOADS = dg.AssetKey(["email", "rpt_email_payloads"])
 
 # The assets with blocking checks: the send step must depend on each of them directly.
-INBOX_GUARDED_ASSETS = (EVENTS, COHORT_BENCHMARKS, GAMIFICATION_LEVELS, EMAIL_PAYLOADS)
+INBOX_GUARDED_ASSETS = (EVENTS, COHORT_BENCHMARKS, GAMIFICATION_LEVELS, EMAIL_PAYLOADS, RAW_EVENTS)
 
 # At most this many failure messages in a check's description; metadata lists them all.
 MAX_MESSAGES_IN_DESCRIPTION = 3
@@ -55,15 +56,12 @@ def read_only(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def run_as_of(context: dg.AssetCheckExecutionContext) -> date | None:
-    """The run's as-of day (tag or dbt config); None when invoked outside a run or unset."""
+    """The last day of the run's partition window; None when invoked outside a run."""
     try:
         run = context.run
     except dg.DagsterError:  # directly invoked (tests): there is no run
         return None
-    value = run.tags.get(AS_OF_TAG) or (
-        run.run_config.get("ops", {}).get(DAILY_BUILD_OP, {}).get("config", {}).get("as_of")
-    )
-    return date.fromisoformat(value) if value else None
+    return run_last_day(run)
 
 
 def evaluate(
@@ -247,6 +245,44 @@ def payloads_have_recipient(warehouse: Warehouse) -> dg.AssetCheckResult:
 
     return evaluate(warehouse, lambda con: [suites.payload_recipients_suite(con)], severity=ERROR)
 
+
+# --- sources: freshness ----------------------------------------------------------------------
+
+
+@dg.asset_check(
+    asset=RAW_EVENTS,
+    blocking=True,
+    description="The newest raw event is recent at the end of the run's day: warns past "
+    f"{thresholds.FRESHNESS_WARN_AFTER_HOURS} h, blocks the send past "
+    f"{thresholds.FRESHNESS_ERROR_AFTER_HOURS} h (the export has stopped: e-mails would call "
+    "active users inactive).",
+)
+def events_are_fresh(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
+    from orchestration.quality import suites
+
+    day = run_as_of(context)
+    if day is None:
+        day_end = datetime.now(UTC).replace(tzinfo=None)
+    else:
+        day_end = datetime.combine(day + timedelta(days=1), time())
+
+    def freshness(hours: int) -> BuildBatches:
+        return lambda con: [
+            suites.events_freshness_suite(con, day_end=day_end, max_hours_behind=hours)
+        ]
+
+    blocking = evaluate(
+        warehouse, freshness(thresholds.FRESHNESS_ERROR_AFTER_HOURS), severity=ERROR
+    )
+    if not blocking.passed:
+        return blocking
+    return evaluate(warehouse, freshness(thresholds.FRESHNESS_WARN_AFTER_HOURS), severity=WARN)
+
+
+# Checks on the raw sources, apart from the model checks: they need the raw schema.
+source_freshness_checks = [events_are_fresh]
 
 quality_checks = [
     events_are_valid,

@@ -44,6 +44,43 @@ def _column(con: duckdb.DuckDBPyConnection, sql: str) -> list:
     return [row[0] for row in con.execute(sql).fetchall()]
 
 
+# --- raw.events: freshness ------------------------------------------------------------------
+
+
+def events_freshness_suite(
+    con: duckdb.DuckDBPyConnection, *, day_end: datetime, max_hours_behind: float
+) -> SuiteBatch:
+    """The newest raw event (timestamps as the files wrote them, offsets honoured) is at most
+    `max_hours_behind` hours before `day_end` (naive UTC): one row."""
+    frame = con.execute(
+        """
+        select
+            max(try_cast(occurred_at as timestamptz)) as newest_event_at,
+            date_diff('second', max(try_cast(occurred_at as timestamptz)), ?::timestamptz)
+                / 3600.0 as hours_behind
+        from raw.events
+        """,
+        [day_end.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))],
+    ).df()
+    row = "the newest event ({newest_event_at}) is {hours_behind:.0f} h before " + (
+        f"the end of the run's day ({day_end:%Y-%m-%d %H:%M} UTC)"
+    )
+    suite = _suite(
+        "events freshness",
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="newest_event_at",
+            description="raw.events holds at least one event with a readable timestamp",
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="hours_behind",
+            max_value=max_hours_behind,
+            description=f"the newest event is at most {max_hours_behind:g} h old",
+            meta=_names(row),
+        ),
+    )
+    return SuiteBatch("events_freshness", frame, suite)
+
+
 # --- staging.stg_product__events -----------------------------------------------------------
 
 

@@ -28,6 +28,13 @@ VOLUME_MIN_BASELINE_EVENTS = 20
 # An account with fewer days of history in the trailing window than this is not judged yet.
 VOLUME_MIN_HISTORY_DAYS = 7
 
+# --- Source freshness (raw.events) ---
+# How far the newest event may lie before the end of the run's day. Past the first, the check
+# warns (a quiet day, or a late export); past the second it blocks the send: the e-mails
+# would call active users inactive.
+FRESHNESS_WARN_AFTER_HOURS = 12
+FRESHNESS_ERROR_AFTER_HOURS = 48
+
 # --- Cohort benchmarks (marts.fct_cohort_benchmarks, blocking) ---
 PERCENTILE_RANK_MIN = 0.0
 PERCENTILE_RANK_MAX = 100.0

@@ -84,13 +84,13 @@ with_stage as (
         on stages.stage = ladders.stage
 ),
 
--- weekly_report fires on the (local) Monday for the ISO week that ended the day before
+-- weekly_report is dated the Sunday that ends the ISO week it reports
 report_weeks as (
     select
         send_key,
         user_id,
-        cast({{ dbt.dateadd('day', -7, 'triggered_on') }} as date) as week_start,
-        cast({{ dbt.dateadd('day', -1, 'triggered_on') }} as date) as week_end
+        cast({{ dbt.dateadd('day', -6, 'triggered_on') }} as date) as week_start,
+        triggered_on as week_end
     from with_stage
     where trigger_type = 'weekly_report'
 ),
