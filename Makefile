@@ -12,10 +12,13 @@ DEMO_ENV := FLYWHEEL_RAW_DIR=$(DEMO_DIR)/raw FLYWHEEL_WAREHOUSE=$(DEMO_DIR)/flyw
 
 setup: .venv/.synced
 
-# Headless Chromium for the e-mail preview checks (Debian's package; run as root).
+# Headless Chromium for the e-mail preview checks and a PostgreSQL server for the second
+# warehouse's tests (Debian's packages; run as root). Debian keeps initdb off PATH.
 system-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv

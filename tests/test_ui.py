@@ -1,6 +1,7 @@
 """The Dagster UI as an operator starts it (`make ui` runs `dagster dev`): the webserver
 loads the code location, the asset graph renders in headless Chromium, and the daily job
-launched through the GraphQL API for one daily partition succeeds and fills the warehouse.
+launched through the GraphQL API for one daily partition succeeds, and a backfill
+over three days runs as one run and fills the warehouse.
 
 Everything runs against temporary data, a temporary warehouse and a temporary DAGSTER_HOME;
 the `dagster dev` process group is always killed at teardown."""
@@ -113,7 +114,39 @@ query RunErrors($runId: ID!) {
 }
 """
 
+JOB_ASSETS_QUERY = """
+query JobAssets($pipeline: PipelineSelector!) {
+  assetNodes(pipeline: $pipeline) { assetKey { path } }
+}
+"""
+
+LAUNCH_BACKFILL_MUTATION = """
+mutation LaunchBackfill($backfillParams: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $backfillParams) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message stack }
+    ... on Error { message }
+  }
+}
+"""
+
+BACKFILL_QUERY = """
+query Backfill($backfillId: String!) {
+  partitionBackfillOrError(backfillId: $backfillId) {
+    __typename
+    ... on PartitionBackfill {
+      status
+      runs { runId status tags { key value } }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+
 TERMINAL_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
+BACKFILL_TERMINAL_STATUSES = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED"}
+BACKFILL_DAYS = ("2026-03-29", "2026-03-30", "2026-03-31")
 
 
 @dataclass(frozen=True)
@@ -357,6 +390,41 @@ def test_daily_build_launched_through_graphql_succeeds(dagster_dev, repository):
     with duckdb.connect(str(dagster_dev.warehouse), read_only=True) as con:
         triggers = con.execute("select count(*) from marts.fct_email_triggers").fetchone()[0]
     assert triggers > 0
+
+
+def test_a_backfill_launched_like_the_ui_does_is_one_run_per_range(dagster_dev, repository):
+    pipeline = repository | {"pipelineName": "daily_build"}
+    nodes = dagster_dev.graphql(JOB_ASSETS_QUERY, {"pipeline": pipeline})["assetNodes"]
+    assets = [{"path": node["assetKey"]["path"]} for node in nodes]
+    assert len(assets) > 50
+    launched = dagster_dev.graphql(
+        LAUNCH_BACKFILL_MUTATION,
+        {"backfillParams": {"assetSelection": assets, "partitionNames": list(BACKFILL_DAYS)}},
+    )["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+
+    # the daemon that `dagster dev` starts turns the backfill into runs
+    deadline = time.monotonic() + RUN_DEADLINE_S
+    backfill = None
+    while time.monotonic() < deadline and dagster_dev.process.poll() is None:
+        backfill = dagster_dev.graphql(BACKFILL_QUERY, {"backfillId": launched["backfillId"]})[
+            "partitionBackfillOrError"
+        ]
+        assert backfill["__typename"] == "PartitionBackfill", backfill
+        if backfill["status"] in BACKFILL_TERMINAL_STATUSES:
+            break
+        time.sleep(3)
+    assert backfill is not None
+    runs = backfill["runs"]
+    errors = "\n".join(_run_errors(dagster_dev, run["runId"]) for run in runs)
+    assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), (
+        f"backfill ended as {backfill['status']}\n{errors}\n{dagster_dev.log_tail()}"
+    )
+    (run,) = runs  # the whole range in one run (single-run backfill policy)
+    assert run["status"] == "SUCCESS"
+    tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+    assert tags["dagster/asset_partition_range_start"] == BACKFILL_DAYS[0]
+    assert tags["dagster/asset_partition_range_end"] == BACKFILL_DAYS[-1]
 
 
 def _run_errors(dagster_dev: DagsterDev, run_id: str) -> str:

@@ -56,10 +56,15 @@
     ) as varchar)
 {%- endmacro %}
 
+{#-
+    PostgreSQL's json_build_object writes '{"a" : 1}' and jsonb reorders the keys: build
+    DuckDB's compact text ('{"a":1,"b":null}', keys in order) instead, so the raw payloads of
+    fct_data_quarantine are the same text on both. to_json escapes each value as DuckDB does.
+-#}
 {% macro postgres__json_object_from_columns(columns) -%}
-    cast(json_build_object(
-        {%- for column in columns %}
-        '{{ column }}', {{ adapter.quote(column) }}{{ "," if not loop.last }}
+    ('{' || concat_ws(','
+        {%- for column in columns %},
+        '"{{ column }}":' || coalesce(cast(to_json({{ adapter.quote(column) }}) as text), 'null')
         {%- endfor %}
-    ) as text)
+    ) || '}')
 {%- endmacro %}

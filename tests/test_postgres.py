@@ -1,0 +1,305 @@
+"""PostgreSQL, the second real warehouse: the same raw data loaded and the same dbt project
+built on DuckDB and on a throwaway PostgreSQL server give the same public marts.
+
+PostgreSQL must be installed (`make system-deps`); without it these tests fail.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow
+import pyarrow.parquet
+import pytest
+
+from orchestration.ingestion.contract import RAW_TABLES
+from orchestration.ingestion.loader import (
+    RawFileError,
+    load_file,
+    load_raw_directory,
+    load_table,
+    postgres_raw_writer,
+)
+from orchestration.settings import REPO_ROOT
+from tests.pipeline import END_DATE
+from tests.postgres_server import PostgresServer, postgres_server
+
+DBT_PROJECT = REPO_ROOT / "dbt_project"
+DBT = Path(sys.executable).parent / "dbt"  # next to the interpreter, as in the venv
+MARTS_DIR = DBT_PROJECT / "models" / "marts"
+# Every model under models/marts: the public marts (schema `marts`) and the e-mail payloads.
+MART_MODELS = sorted(path.stem for path in MARTS_DIR.rglob("*.sql"))
+TARGETS = ("duckdb", "postgres")
+FLOAT_TOLERANCE = 1e-9
+LOAD_TIME_COLUMNS = {"_loaded_at", "loaded_at"}
+EVENTS_HEADER = b"event_id,user_id,account_id,event_name,occurred_at,properties\n"
+
+
+@dataclass(frozen=True)
+class Warehouses:
+    raw_dir: Path
+    duckdb_path: Path
+    postgres: PostgresServer
+    work_dir: Path
+
+    def environment(self) -> dict[str, str]:
+        return (
+            os.environ | self.postgres.environment() | {"FLYWHEEL_WAREHOUSE": str(self.duckdb_path)}
+        )
+
+    def dbt(self, target: str, *args: str) -> subprocess.CompletedProcess:
+        """dbt on one target, with its own target and log folders."""
+        command = [
+            str(DBT),
+            *args,
+            "--target",
+            target,
+            "--project-dir",
+            str(DBT_PROJECT),
+            "--profiles-dir",
+            str(DBT_PROJECT),
+            "--target-path",
+            str(self.work_dir / f"target-{target}"),
+            "--log-path",
+            str(self.work_dir / f"logs-{target}"),
+        ]
+        return subprocess.run(command, env=self.environment(), capture_output=True, text=True)
+
+    def table(self, target: str, relation: str) -> tuple[list[str], list[tuple]]:
+        """The column names and normalised rows of a relation, without the load time."""
+        if target == "duckdb":
+            with duckdb.connect(str(self.duckdb_path), read_only=True) as con:
+                result = con.execute(f"select * from {relation}")
+                columns, rows = [column[0] for column in result.description], result.fetchall()
+        else:
+            with closing(self.postgres.connect()) as con, con.cursor() as cursor:
+                cursor.execute(f"select * from {relation}")
+                columns, rows = [column[0] for column in cursor.description], cursor.fetchall()
+        # Each warehouse loaded the files at its own time; every other value must agree.
+        keep = [i for i, column in enumerate(columns) if column not in LOAD_TIME_COLUMNS]
+        return [columns[i] for i in keep], [
+            tuple(_normalise_value(row[i]) for i in keep) for row in rows
+        ]
+
+
+def dbt_failure(result: subprocess.CompletedProcess) -> str:
+    return f"dbt exited {result.returncode}:\n{result.stdout[-8000:]}{result.stderr[-2000:]}"
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def warehouses(tmp_path_factory, postgres: PostgresServer) -> Iterator[Warehouses]:
+    """Dirty generated data (every kind of bad row) loaded into both warehouses."""
+    from orchestration.demo_data import generate
+
+    root = tmp_path_factory.mktemp("postgres")
+    raw_dir = root / "raw"
+    generate(
+        raw_dir,
+        progress=False,
+        accounts=25,
+        days=45,
+        target_events=15_000,
+        end_date=END_DATE,
+        dirty=True,
+        feedback=True,
+    )
+    warehouses = Warehouses(raw_dir, root / "flywheel.duckdb", postgres, root)
+    with duckdb.connect(str(warehouses.duckdb_path)) as con:
+        assert load_raw_directory(con, raw_dir)[1] == []
+    with postgres_raw_writer(**postgres.connect_args()) as writer:
+        assert load_raw_directory(writer, raw_dir)[1] == []
+    yield warehouses
+
+
+def dbt_on_both(warehouses: Warehouses, *args: str) -> dict[str, subprocess.CompletedProcess]:
+    """The same dbt command on both targets, side by side."""
+    with ThreadPoolExecutor(max_workers=len(TARGETS)) as pool:
+        runs = {target: pool.submit(warehouses.dbt, target, *args) for target in TARGETS}
+        return {target: run.result() for target, run in runs.items()}
+
+
+@pytest.fixture(scope="module")
+def builds(warehouses: Warehouses) -> dict[str, subprocess.CompletedProcess]:
+    """`dbt build` as the daily job runs it (unit tests excluded), on both targets."""
+    day = json.dumps({"as_of_date": str(END_DATE)})
+    return dbt_on_both(warehouses, "build", "--exclude", "test_type:unit", "--vars", day)
+
+
+def assert_same_table(warehouses: Warehouses, relation: str) -> int:
+    """The relation has the same columns and rows on both targets; its row count."""
+    columns, duck = warehouses.table("duckdb", relation)
+    pg_columns, pg = warehouses.table("postgres", relation)
+    assert pg_columns == columns, relation
+    assert len(pg) == len(duck), relation
+    differences = [
+        (dict(zip(columns, expected, strict=True)), dict(zip(columns, actual, strict=True)))
+        for expected, actual in zip(
+            sorted(duck, key=_sort_key), sorted(pg, key=_sort_key), strict=True
+        )
+        if not _rows_equal(expected, actual)
+    ]
+    assert differences == [], (
+        f"{relation}: {len(differences)} row(s) differ (duckdb, postgres): {differences[:3]}"
+    )
+    return len(duck)
+
+
+def test_raw_tables_are_identical(warehouses: Warehouses):
+    for table in RAW_TABLES:
+        assert assert_same_table(warehouses, f"raw.{table}") > 0, table
+    assert assert_same_table(warehouses, "raw._loaded_files") > 0
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_dbt_build_passes(builds, target):
+    assert builds[target].returncode == 0, dbt_failure(builds[target])
+
+
+@pytest.mark.parametrize("model", MART_MODELS)
+def test_public_marts_are_identical(warehouses: Warehouses, builds, model):
+    for target in TARGETS:
+        if builds[target].returncode != 0:
+            pytest.fail(f"the {target} build failed:\n{dbt_failure(builds[target])}")
+    assert_same_table(warehouses, _relation(warehouses, model))
+
+
+def test_an_incremental_window_gives_the_same_rows(warehouses: Warehouses, builds):
+    """A partition run (min_date..max_date) takes the incremental path of the activity fact."""
+    window = {"as_of_date": str(END_DATE), "min_date": "2026-03-20", "max_date": str(END_DATE)}
+    args = ["build", "--select", "fct_user_activity_daily", "--exclude", "test_type:unit"]
+    for target, result in dbt_on_both(warehouses, *args, "--vars", json.dumps(window)).items():
+        assert result.returncode == 0, f"{target}: {dbt_failure(result)}"
+        assert "incremental model marts.fct_user_activity_daily" in result.stdout, target
+    assert assert_same_table(warehouses, "marts.fct_user_activity_daily") > 0
+
+
+def test_dbt_unit_tests_pass_on_postgres(warehouses: Warehouses, builds):
+    """The unit tests need their input models to exist: they run after the build."""
+    result = warehouses.dbt("postgres", "test", "--select", "test_type:unit")
+    run_results = json.loads(
+        (warehouses.work_dir / "target-postgres" / "run_results.json").read_text()
+    )
+    results = [r for r in run_results["results"] if r["unique_id"].startswith("unit_test.")]
+    failed = [r["unique_id"] for r in results if r["status"] != "pass"]
+    assert len(results) >= 30, dbt_failure(result)
+    assert failed == [], dbt_failure(result)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("wrong_columns.csv", b"id,name\n1,x\n", "missing column(s) event_id"),
+        ("binary.parquet", b"\x00\x01 not parquet at all", "could not be read"),
+        ("notes.json", b'{"event_id": "e9"}', "unsupported file type '.json'"),
+        # PostgreSQL's text has no NUL character: DuckDB would load this file.
+        ("nul.csv", EVENTS_HEADER + b"e9,usr_1,acc_1,task\x00,2026-03-01,\n", "could not be read"),
+    ],
+)
+def test_a_broken_file_fails_alone_on_postgres(tmp_path, postgres, name, content, problem):
+    """The DuckDB loader's semantics (tests/test_ingestion.py) on PostgreSQL."""
+    raw = tmp_path / "raw"
+    good = raw / "events" / "2026-03-01.csv"
+    good.parent.mkdir(parents=True)
+    good.write_bytes(
+        EVENTS_HEADER
+        + b'e1,usr_1,acc_1,task_completed,2026-03-01T10:00:00Z,"{""a"": 1}"\n'
+        + b"e2,usr_1,acc_1,task_completed,2026-03-01T11:00:00Z,\n"
+    )
+    # Parquet keeps null and the empty string apart: so must the load
+    pyarrow.parquet.write_table(
+        pyarrow.table(
+            {column: ["e3", None] for column in RAW_TABLES["events"].columns[:-1]}
+        ).append_column("properties", pyarrow.array(["", None])),
+        raw / "events" / "2026-03-02.parquet",
+    )
+    (raw / "events" / name).write_bytes(content)
+    database = f"broken_{name.replace('.', '_')}"
+    postgres.create_database(database)
+    with postgres_raw_writer(**postgres.connect_args(database)) as writer:
+        loads, errors = load_raw_directory(writer, raw)
+
+        assert [(load.file, load.rows) for load in loads] == [
+            ("events/2026-03-01.csv", 2),
+            ("events/2026-03-02.parquet", 2),
+        ]
+        assert [error.file for error in errors] == [f"events/{name}"]
+        assert problem in str(errors[0])
+        # loading again skips the loaded file; a loaded file that changed is refused
+        assert {load.status for load in load_table(writer, raw, "events")[0]} == {"skipped"}
+        good.write_bytes(good.read_bytes() + b"e4,usr_1,acc_1,task_completed,2026-03-02,\n")
+        with pytest.raises(RawFileError, match="changed after it was loaded"):
+            load_file(writer, raw, RAW_TABLES["events"], good)
+        assert writer.row_count("events") == 4
+        with writer.connection.cursor() as cursor:
+            cursor.execute(
+                "select event_id, properties, _source_file, _source_row "
+                "from raw.events order by 3, 4"
+            )
+            assert cursor.fetchall() == [
+                ("e1", '{"a": 1}', "events/2026-03-01.csv", 1),
+                ("e2", None, "events/2026-03-01.csv", 2),
+                ("e3", "", "events/2026-03-02.parquet", 1),
+                (None, None, "events/2026-03-02.parquet", 2),
+            ]
+            cursor.execute("select file_path, row_count from raw._loaded_files order by 1")
+            assert cursor.fetchall() == [
+                ("events/2026-03-01.csv", 2),
+                ("events/2026-03-02.parquet", 2),
+            ]
+
+
+def _relation(warehouses: Warehouses, model: str) -> str:
+    manifest = json.loads((warehouses.work_dir / "target-postgres" / "manifest.json").read_text())
+    node = manifest["nodes"][f"model.flywheel.{model}"]
+    return f"{node['schema']}.{node['alias']}"
+
+
+def _normalise_value(value):
+    """Values as Python compares them across adapters: numbers as float, timestamps naive UTC."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _sort_key(row: tuple) -> tuple:
+    """A total order on rows of mixed types with nulls; floats rounded so noise sorts alike."""
+    return tuple(
+        (0, "")
+        if value is None
+        else (1, round(value, 6))
+        if isinstance(value, float)
+        else (1, value)
+        if isinstance(value, (int, date, datetime))
+        else (2, str(value))
+        for value in row
+    )
+
+
+def _rows_equal(expected: tuple, actual: tuple) -> bool:
+    return all(_values_equal(a, b) for a, b in zip(expected, actual, strict=True))
+
+
+def _values_equal(expected, actual) -> bool:
+    if isinstance(expected, float) or isinstance(actual, float):
+        if expected is None or actual is None:
+            return expected is actual
+        return math.isclose(expected, actual, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE)
+    return expected == actual
