@@ -76,6 +76,35 @@ def generate(
 
 
 @main.command()
+def load() -> None:
+    """Load the new raw files into the DBT_TARGET warehouse (DuckDB or PostgreSQL), without
+    building. On PostgreSQL, then run `dbt build --target postgres` in dbt_project/."""
+    from contextlib import closing
+
+    import duckdb
+
+    from orchestration.ingestion.loader import load_raw_directory, postgres_raw_writer
+
+    settings = get_settings()
+    if settings.dbt_target == "postgres":
+        with postgres_raw_writer(**settings.postgres_connect_args()) as writer:
+            loads, errors = load_raw_directory(writer, settings.raw_dir)
+    else:
+        settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        with closing(duckdb.connect(str(settings.warehouse))) as con:
+            loads, errors = load_raw_directory(con, settings.raw_dir)
+    loaded = [load for load in loads if load.status == "loaded"]
+    click.echo(
+        f"{settings.dbt_target}: {len(loaded)} new file(s), {sum(f.rows for f in loaded)} row(s); "
+        f"{len(loads) - len(loaded)} already loaded"
+    )
+    if errors:
+        raise click.ClickException(
+            f"{len(errors)} file(s) could not be loaded:\n" + "\n".join(map(str, errors))
+        )
+
+
+@main.command()
 @click.option(
     "--as-of",
     type=click.DateTime(["%Y-%m-%d"]),

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     sendgrid_api_key: SecretStr | None = Field(None, alias="SENDGRID_API_KEY")
     sendgrid_api_host: str = Field("https://api.sendgrid.com", alias="SENDGRID_API_HOST")
     dbt_target: Literal["duckdb", "postgres"] = Field("duckdb", alias="DBT_TARGET")
+    # The PostgreSQL warehouse (DBT_TARGET=postgres); dbt's profile reads the same variables.
+    pg_host: str = Field("127.0.0.1", alias="FLYWHEEL_PG_HOST")
+    pg_port: int = Field(5432, alias="FLYWHEEL_PG_PORT")
+    pg_user: str = Field("flywheel", alias="FLYWHEEL_PG_USER")
+    pg_password: SecretStr = Field(SecretStr("flywheel"), alias="FLYWHEEL_PG_PASSWORD")
+    pg_database: str = Field("flywheel", alias="FLYWHEEL_PG_DATABASE")
     from_email: str = Field("reports@flywheel.example.com", alias="FLYWHEEL_FROM_EMAIL")
     from_name: str = Field("Flywheel", alias="FLYWHEEL_FROM_NAME")
     # {send_key} is replaced by the e-mail's send_key.
@@ -39,6 +45,15 @@ class Settings(BaseSettings):
     history_start: date = Field(date(2025, 1, 1), alias="FLYWHEEL_HISTORY_START")
     # The local hour (0-23) the weekly report goes out on Monday, in each user's time zone.
     weekly_report_hour: int = Field(8, ge=0, le=23, alias="FLYWHEEL_WEEKLY_REPORT_HOUR")
+
+    def postgres_connect_args(self) -> dict:
+        return {
+            "host": self.pg_host,
+            "port": self.pg_port,
+            "user": self.pg_user,
+            "password": self.pg_password.get_secret_value(),
+            "dbname": self.pg_database,
+        }
 
     def export_environment(self) -> None:
         """Publish the resolved settings to the environment, where dbt's profile and Dagster's

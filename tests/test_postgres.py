@@ -120,10 +120,15 @@ def warehouses(tmp_path_factory, postgres: PostgresServer) -> Iterator[Warehouse
         feedback=True,
     )
     warehouses = Warehouses(raw_dir, root / "flywheel.duckdb", postgres, root)
-    with duckdb.connect(str(warehouses.duckdb_path)) as con:
-        assert load_raw_directory(con, raw_dir)[1] == []
-    with postgres_raw_writer(**postgres.connect_args()) as writer:
-        assert load_raw_directory(writer, raw_dir)[1] == []
+    for target in TARGETS:  # as an operator does: `flywheel load`, then dbt
+        loaded = subprocess.run(
+            [Path(sys.executable).parent / "flywheel", "load"],
+            env=warehouses.environment() | {"DBT_TARGET": target, "FLYWHEEL_RAW_DIR": str(raw_dir)},
+            capture_output=True,
+            text=True,
+        )
+        assert loaded.returncode == 0, loaded.stderr
+        assert loaded.stdout.startswith(f"{target}: "), loaded.stdout
     yield warehouses
 
 
