@@ -122,8 +122,10 @@ def rendered_emails(
                 ],
             )
     by_type = Counter(email.trigger_type for email in emails)
-    what = "weekly reports" if config.weekly_reports_at else "e-mail(s)"
-    context.log.info(f"Rendered {len(emails)} {what} due on {day}")
+    if config.weekly_reports_at:
+        context.log.info(f"Rendered {len(emails)} weekly report(s) of the week ending {day}")
+    else:
+        context.log.info(f"Rendered {len(emails)} e-mail(s) due on {day}")
     for send_key, reason in failures.items():
         context.log.error(f"Could not render {send_key}: {reason}")
     return dg.MaterializeResult(
