@@ -1,13 +1,14 @@
 """End to end: a day with ten times the usual events from one account passes dbt's own tests,
-fails the blocking volume check, and not one e-mail is sent."""
+fails the blocking volume check, and not one e-mail is sent: neither by the daily build nor by
+the weekly report run."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import dagster as dg
 import duckdb
 
 from orchestration.demo_data import generate
-from orchestration.runner import run_daily
+from orchestration.runner import run_daily, run_weekly_reports
 from tests.pipeline import END_DATE, Pipeline
 
 SEND_STEPS = {dg.AssetKey(["email", "rendered_emails"]), dg.AssetKey(["email", "send_ledger"])}
@@ -48,7 +49,8 @@ def test_a_spike_that_passes_dbt_tests_stops_every_send(tmp_path, monkeypatch):
         end_date=END_DATE,
         progress=False,
     )
-    account, _ = plant_spike(pipeline.raw_dir, END_DATE)
+    sunday = END_DATE - timedelta(days=END_DATE.isoweekday() % 7)
+    account, _ = plant_spike(pipeline.raw_dir, sunday)
     monkeypatch.setenv("FLYWHEEL_RAW_DIR", str(pipeline.raw_dir))
     monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(pipeline.warehouse))
 
@@ -60,7 +62,7 @@ def test_a_spike_that_passes_dbt_tests_stops_every_send(tmp_path, monkeypatch):
     assert set(failed) == {"events_volume_is_normal"}, "dbt's own tests pass on the spike"
     assert len(evaluations) > 100  # the dbt tests ran as checks, and passed
     message = failed["events_volume_is_normal"].description
-    assert f"account {account} had" in message and f"on {END_DATE}" in message
+    assert f"account {account} had" in message and f"on {sunday}" in message
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
     assert dg.AssetKey(["email", "rpt_email_payloads"]) in materialized  # built, not sent
     assert not materialized & SEND_STEPS
@@ -70,9 +72,28 @@ def test_a_spike_that_passes_dbt_tests_stops_every_send(tmp_path, monkeypatch):
         )
         == 0
     )
-    # the spike is in the data: the same day without it would have sent e-mails
+    # the e-mails were due: only the check held them back
     due = pipeline.scalar(
         "select count(*) from email.rpt_email_payloads where triggered_on >= ?",
         [END_DATE - timedelta(days=1)],
     )
     assert due > 0
+
+    # Monday evening UTC: the reports of the week with the spike are due in every time zone
+    weekly = run_weekly_reports(datetime.combine(sunday + timedelta(days=1), time(23), UTC))
+    assert not weekly.success
+    failed = [e.check_name for e in weekly.get_asset_check_evaluations() if not e.passed]
+    assert failed == ["events_volume_is_normal"]
+    assert not {e.asset_key for e in weekly.get_asset_materialization_events()} & SEND_STEPS
+    reports = pipeline.scalar(
+        "select count(*) from email.rpt_email_payloads "
+        "where trigger_type = 'weekly_report' and triggered_on = ?",
+        [sunday],
+    )
+    assert reports > 0
+    assert (
+        pipeline.scalar(
+            "select count(*) from information_schema.tables where table_name = 'send_ledger'"
+        )
+        == 0
+    )
