@@ -40,7 +40,7 @@ CHROMIUM_ARGS = [
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 STARTUP_DEADLINE_S = 180
-RUN_DEADLINE_S = 400
+RUN_DEADLINE_S = 900
 SHUTDOWN_GRACE_S = 30
 # The global lineage shows one node per asset group; a group's page one node per asset.
 GRAPH_GROUPS = ("raw", "staging", "intermediate", "marts", "email")

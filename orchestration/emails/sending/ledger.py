@@ -136,7 +136,6 @@ def record_pending(
             error = null,
             updated_at = excluded.updated_at
         where ledger.status <> 'accepted'
-        returning send_key
         """,
         [
             email.send_key,
@@ -150,7 +149,7 @@ def record_pending(
             now,
             now,
         ],
-    ).fetchall()
+    ).fetchone()[0]  # rows written
     if not written:
         raise LedgerConflict(f"send_key {email.send_key!r} is already accepted")
 
@@ -169,10 +168,9 @@ def record_accepted(
         set status = 'accepted', accepted_at = ?, provider_message_id = ?,
             failure_kind = null, error = null, updated_at = ?
         where send_key = ? and status = 'pending' and batch_id is not distinct from ?
-        returning send_key
         """,
         [now, provider_message_id, now, send_key, attempt.batch_id],
-    ).fetchall()
+    ).fetchone()[0]  # rows written
     if not written:
         raise LedgerConflict(f"send_key {send_key!r} has no pending row for this attempt")
 
@@ -199,7 +197,6 @@ def record_failed(
             error = excluded.error,
             updated_at = excluded.updated_at
         where ledger.status <> 'accepted'
-        returning send_key
         """,
         [
             email.send_key,
@@ -211,7 +208,7 @@ def record_failed(
             error,
             now,
         ],
-    ).fetchall()
+    ).fetchone()[0]  # rows written
     if not written:
         raise LedgerConflict(f"send_key {email.send_key!r} is already accepted")
 

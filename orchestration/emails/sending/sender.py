@@ -1,11 +1,12 @@
 """Send rendered e-mails exactly once, recording every attempt in the send ledger.
 
 Worker threads make the provider calls; the thread that called `send_emails` owns the DuckDB
-connection and makes every ledger write. A worker asks for a write and waits until it is
-committed, so the order per message is always: ledger `pending` (attempt n, its batch id) →
-provider call → ledger `accepted` / error. After a crash, a row still `pending` is an attempt in
-doubt: it is withdrawn (its batch cancelled) before the message is sent again, or, if its
-cancel window has passed, it is never sent again and marked failed for an operator.
+connection and makes every ledger write, committing the writes that wait together. A worker
+asks for a write and waits until it is committed, so the order per message is always: ledger
+`pending` (attempt n, its batch id) → provider call → ledger `accepted` / error. After a
+crash, a row still `pending` is an attempt in doubt: it is withdrawn (its batch cancelled)
+before the message is sent again, or, if its cancel window has passed, it is never sent
+again and marked failed for an operator.
 See docs/sending.md.
 """
 
@@ -196,7 +197,7 @@ class _Run:
                     continue
                 item = self._requests.get()
                 if item is not None:
-                    self._serve(*item)
+                    self._serve([item, *self._queued_writes()])
                 for future in [future for future in in_flight if future.done()]:
                     send_key = in_flight.pop(future)
                     try:
@@ -244,14 +245,36 @@ class _Run:
             else:
                 yield email, row
 
-    def _serve(self, write: Callable[..., Any], args: tuple, done: Future) -> None:
-        if not done.set_running_or_notify_cancel():
+    def _queued_writes(self) -> list[tuple[Callable[..., Any], tuple, Future]]:
+        """The writes other workers asked for meanwhile (wake-ups are dropped: the loop
+        looks at every finished future anyway)."""
+        writes = []
+        while True:
+            try:
+                item = self._requests.get_nowait()
+            except queue.Empty:
+                return writes
+            if item is not None:
+                writes.append(item)
+
+    def _serve(self, writes: list[tuple[Callable[..., Any], tuple, Future]]) -> None:
+        """Commit the waiting workers' ledger writes together (a group commit: one disk
+        flush for all of them); each worker goes on only once its write is committed."""
+        writes = [write for write in writes if write[2].set_running_or_notify_cancel()]
+        if not writes:
             return
+        now = utc_now()
+        self.con.execute("begin transaction")
         try:
-            done.set_result(write(self.con, *args, utc_now()))
+            results = [write(self.con, *args, now) for write, args, _ in writes]
+            self.con.execute("commit")
         except BaseException as exc:
-            done.set_exception(exc)
+            self.con.execute("rollback")
+            for _, _, done in writes:
+                done.set_exception(exc)
             raise
+        for (_, _, done), result in zip(writes, results, strict=True):
+            done.set_result(result)
 
     def _stop(self) -> None:
         """Fail every write still queued; workers then stop at their next ledger write."""

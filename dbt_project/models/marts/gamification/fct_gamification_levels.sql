@@ -66,35 +66,26 @@ with_history as (
             partition by entity_type, entity_id, ladder
             order by metric_date
             rows between unbounded preceding and current row
-        ) as highest_level_rank_ever
+        ) as highest_level_rank_ever,
+        -- the highest level before this day (null on the first day): the same window one row
+        -- shorter, so both are computed in one sort instead of a lag() over the first
+        max(level_rank) over (
+            partition by entity_type, entity_id, ladder
+            order by metric_date
+            rows between unbounded preceding and 1 preceding
+        ) as previous_highest_level_rank
     from reached
-),
-
-with_level_up as (
-    select
-        *,
-        -- a new highest level, above the ladder's first: celebrated once, even when a level
-        -- is lost and regained later (the highest ever does not go up again)
-        highest_level_rank_ever > 1
-        and highest_level_rank_ever > coalesce(
-            lag(highest_level_rank_ever) over (
-                partition by entity_type, entity_id, ladder
-                order by metric_date
-            ),
-            0
-        ) as is_level_up
-    from with_history
 ),
 
 joined as (
     select
-        with_level_up.entity_type,
-        with_level_up.entity_id,
-        with_level_up.ladder,
-        with_level_up.metric_date,
+        with_history.entity_type,
+        with_history.entity_id,
+        with_history.ladder,
+        with_history.metric_date,
         ladders.stage,
-        with_level_up.level_rank,
-        with_level_up.level_rank = ladders.top_level_rank as is_top_level,
+        with_history.level_rank,
+        with_history.level_rank = ladders.top_level_rank as is_top_level,
         current_level.level,
         current_level.metric as current_metric,
         current_level.threshold as current_threshold,
@@ -104,27 +95,31 @@ joined as (
         target_level.metric_value,
         target_level.threshold as target_threshold,
         target_level.requirement as target_requirement,
-        with_level_up.highest_level_rank_ever,
+        with_history.highest_level_rank_ever,
         highest_level.level as highest_level_ever,
-        with_level_up.is_level_up
-    from with_level_up
+        -- a new highest level, above the ladder's first: celebrated once, even when a level
+        -- is lost and regained later (the highest ever does not go up again)
+        with_history.highest_level_rank_ever > 1
+        and with_history.highest_level_rank_ever
+        > coalesce(with_history.previous_highest_level_rank, 0) as is_level_up
+    from with_history
     inner join ladders
-        on with_level_up.ladder = ladders.ladder
+        on with_history.ladder = ladders.ladder
     inner join level_checks as target_level
         on
-            with_level_up.entity_type = target_level.entity_type
-            and with_level_up.entity_id = target_level.entity_id
-            and with_level_up.metric_date = target_level.metric_date
-            and with_level_up.ladder = target_level.ladder
-            and target_level.level_rank = least(with_level_up.level_rank + 1, ladders.top_level_rank)
+            with_history.entity_type = target_level.entity_type
+            and with_history.entity_id = target_level.entity_id
+            and with_history.metric_date = target_level.metric_date
+            and with_history.ladder = target_level.ladder
+            and target_level.level_rank = least(with_history.level_rank + 1, ladders.top_level_rank)
     left join levels as current_level
         on
-            with_level_up.ladder = current_level.ladder
-            and with_level_up.level_rank = current_level.level_rank
+            with_history.ladder = current_level.ladder
+            and with_history.level_rank = current_level.level_rank
     left join levels as highest_level
         on
-            with_level_up.ladder = highest_level.ladder
-            and with_level_up.highest_level_rank_ever = highest_level.level_rank
+            with_history.ladder = highest_level.ladder
+            and with_history.highest_level_rank_ever = highest_level.level_rank
 ),
 
 measured as (

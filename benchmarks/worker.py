@@ -1,0 +1,224 @@
+"""One measured step, run as `python -m benchmarks.worker TASK JSON-ARGS` in a fresh process
+(the settings are read once per process from its environment). Prints one JSON line."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+EVENT_COLUMNS = {
+    "sessions_started": "session_started",
+    "onboarding_steps_completed": "onboarding_step_completed",
+    "integrations_connected": "integration_connected",
+    "features_enabled": "feature_enabled",
+    "reports_generated": "report_generated",
+    "workflows_completed": "workflow_completed",
+    "tasks_completed": "task_completed",
+    "automation_runs": "automation_run",
+    "bulk_actions_used": "bulk_action_used",
+    "schedules_created": "schedule_created",
+    "seats_added": "seat_added",
+    "invites_sent": "invite_sent",
+}
+
+
+def floor_sql(raw_dir: Path) -> str:
+    """(a): read the raw event files once, type them and count each user's local day."""
+    counts = ",\n".join(
+        f"    count(*) filter (where events.event_name = '{name}') as {column}"
+        for column, name in EVENT_COLUMNS.items()
+    )
+    return f"""
+create table user_activity_daily as
+with events as (
+    select
+        user_id,
+        event_name,
+        try_cast(occurred_at as timestamptz) as occurred_at,
+        case when json_valid(properties) then
+            try_cast(json_extract_string(properties, '$.minutes_saved') as double)
+        end as minutes_saved
+    from read_parquet('{raw_dir}/events/*.parquet')
+),
+users as (
+    -- an unknown time zone falls back to UTC, as in staging
+    select raw_users.user_id, coalesce(zones.name, 'UTC') as timezone
+    from read_parquet('{raw_dir}/users/*.parquet') as raw_users
+    left join pg_timezone_names() as zones on raw_users.timezone = zones.name
+)
+select
+    events.user_id,
+    cast(timezone(users.timezone, events.occurred_at) as date) as activity_date,
+{counts},
+    count(*) as event_count,
+    coalesce(sum(events.minutes_saved), 0) as minutes_saved
+from events
+inner join users on events.user_id = users.user_id
+where events.occurred_at is not null
+group by all
+"""
+
+
+def run_floor(args: dict[str, Any]) -> dict[str, Any]:
+    import duckdb
+
+    database = Path(args["database"])
+    database.unlink(missing_ok=True)
+    con = duckdb.connect(str(database))
+    con.execute(
+        f"set memory_limit = '{args['memory_limit']}'; set threads = {args['threads']}; "
+        "set TimeZone = 'UTC'"
+    )
+    start = time.perf_counter()
+    con.execute(floor_sql(Path(args["raw_dir"])))
+    seconds = time.perf_counter() - start
+    rows = con.execute("select count(*) from user_activity_daily").fetchone()[0]
+    con.close()
+    return {"seconds": seconds, "rows": rows}
+
+
+def run_pipeline(args: dict[str, Any]) -> dict[str, Any]:
+    """(b) or (c): `flywheel run --as-of DAY` without sending, as the CLI does it."""
+    import dagster as dg
+
+    start = time.perf_counter()
+    from orchestration.dbt.project import prepare_manifest
+
+    prepare_manifest()
+    from orchestration.runner import run_daily
+
+    ready = time.perf_counter()
+    result = run_daily(date.fromisoformat(args["as_of"]), send=False, raise_on_error=True)
+    done = time.perf_counter()
+    steps: dict[str, float] = {}
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            steps[event.step_key] = event.event_specific_data.duration_ms / 1000
+    return {
+        "success": result.success,
+        "startup_seconds": ready - start,
+        "job_seconds": done - ready,
+        "steps": steps,
+        "maxrss_self_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "maxrss_children_bytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
+    }
+
+
+def _payload_rows(warehouse: str, limit: int) -> tuple[list[str], list[tuple]]:
+    """A fixed sample of payload rows: every trigger type and locale, in send_key order."""
+    import duckdb
+
+    with duckdb.connect(warehouse, read_only=True) as con:
+        cursor = con.execute(
+            "select * from email.rpt_email_payloads order by hash(send_key), send_key limit ?",
+            [limit],
+        )
+        return [column[0] for column in cursor.description], cursor.fetchall()
+
+
+def run_render(args: dict[str, Any]) -> dict[str, Any]:
+    """(e): render payload rows on one core."""
+    from collections import Counter
+
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    from orchestration.emails.render import get_renderer, render_email
+    from orchestration.settings import get_settings
+
+    settings = get_settings()
+    columns, rows = _payload_rows(args["warehouse"], args["messages"])
+    payloads = [dict(zip(columns, row, strict=True)) for row in rows]
+    start = time.perf_counter()
+    get_renderer()
+    compiled = time.perf_counter()
+    emails = [render_email(payload, settings) for payload in payloads]
+    done = time.perf_counter()
+    return {
+        "messages": len(emails),
+        "compile_seconds": compiled - start,
+        "seconds": done - compiled,
+        "per_second": len(emails) / (done - compiled),
+        "by_trigger_type": dict(Counter(email.trigger_type for email in emails)),
+        "by_locale": dict(Counter(email.locale for email in emails)),
+        "cpus": sorted(os.sched_getaffinity(0)),
+    }
+
+
+def serve_sendgrid(args: dict[str, Any]) -> None:
+    """The loopback SendGrid-compatible server of the tests, in its own process: prints its
+    host, then serves until stdin closes."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.sendgrid_server import FakeSendGrid
+
+    with FakeSendGrid(args["api_key"], max_messages=args["messages"] + 1_000) as server:
+        print(json.dumps({"host": server.host}), flush=True)
+        sys.stdin.read()
+        delivered = server.delivered_per_send_key()
+        print(
+            json.dumps(
+                {"accepted": len(delivered), "max_per_key": max(delivered.values(), default=0)}
+            ),
+            flush=True,
+        )
+
+
+def run_send(args: dict[str, Any]) -> dict[str, Any]:
+    """(f): render `messages` payloads, then send them through the real sending path: the
+    send ledger in a fresh DuckDB file and the SendGrid backend from the settings."""
+    import duckdb
+
+    from orchestration.emails.render import render_email
+    from orchestration.emails.sending.factory import backend_from_settings
+    from orchestration.emails.sending.ledger import ensure_send_ledger
+    from orchestration.emails.sending.sender import send_emails
+    from orchestration.settings import get_settings
+
+    settings = get_settings()
+    columns, rows = _payload_rows(args["warehouse"], args["messages"])
+    emails = [render_email(dict(zip(columns, row, strict=True)), settings) for row in rows]
+    ledger_db = Path(args["ledger"])
+    ledger_db.unlink(missing_ok=True)
+    backend = backend_from_settings(settings)
+    with duckdb.connect(str(ledger_db)) as con:
+        con.execute("create schema if not exists email")
+        ensure_send_ledger(con)
+        start = time.perf_counter()
+        report = send_emails(con, emails, backend)
+        seconds = time.perf_counter() - start
+        statuses = dict(
+            con.execute("select status, count(*) from email.send_ledger group by 1").fetchall()
+        )
+    return {
+        "messages": len(emails),
+        "accepted": report.accepted,
+        "failed": report.failed,
+        "seconds": seconds,
+        "per_second": report.accepted / seconds,
+        "ledger": statuses,
+    }
+
+
+TASKS = {
+    "floor": run_floor,
+    "pipeline": run_pipeline,
+    "render": run_render,
+    "send": run_send,
+}
+
+
+def main() -> None:
+    task, args = sys.argv[1], json.loads(sys.argv[2])
+    if task == "sendgrid-server":
+        serve_sendgrid(args)
+        return
+    result = TASKS[task](args)
+    print("BENCHMARK-RESULT " + json.dumps(result, default=str), flush=True)
+
+
+if __name__ == "__main__":
+    main()
