@@ -1,8 +1,10 @@
-"""Great Expectations suites as Dagster asset checks on the dbt models they guard.
+"""Great Expectations suites as Dagster asset checks on the raw events and the dbt models they
+guard.
 
-Blocking checks (severity ERROR) guard the inbox: event volume, the benchmarks and levels
-the e-mails quote, and the payloads themselves (caps, holdout, recipient). The staging checks
-are warnings: they show in the UI, but nothing in an e-mail depends on them alone.
+Blocking checks (severity ERROR) guard the inbox: the freshness and volume of the events, the
+benchmarks and levels the e-mails quote, and the payloads themselves (caps, holdout,
+recipient). The staging checks are warnings: they show in the UI, but nothing in an e-mail
+depends on them alone.
 
 Dagster's `blocking=True` holds back only the assets that depend directly on the checked
 asset: assets further downstream, and the other models of the same dbt step, still run. So
