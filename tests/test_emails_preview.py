@@ -13,17 +13,7 @@ from orchestration.emails.i18n import catalog_path, negotiate_locale
 from orchestration.emails.preview import PREVIEW_LOCALES, build_previews, sample_payloads
 from orchestration.emails.render import TRIGGER_TEMPLATES
 from orchestration.settings import Settings
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, PNG_SIGNATURE
 
 # Words of every e-mail in each language (the footer's unsubscribe link).
 UNSUBSCRIBE = {"en": "Unsubscribe", "fr": "Se désabonner", "ru": "Отписаться"}

@@ -26,18 +26,9 @@ import duckdb
 import pytest
 
 from orchestration.settings import REPO_ROOT
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, PNG_SIGNATURE
 
 AS_OF = date(2026, 3, 31)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 STARTUP_DEADLINE_S = 180
 RUN_DEADLINE_S = 900
