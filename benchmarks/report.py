@@ -190,6 +190,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         bars = times.bar(positions, values, width, label=label)
         times.bar_label(bars, labels=[f"{v:.0f}s" if v >= 10 else f"{v:.1f}s" for v in values])
     times.set_yscale("log")
+    times.set_ylim(top=max(max(values) for _, values in series) * 20)  # room for the legend
     times.set_xticks(range(len(names)), [f"{n} events" for n in names])
     times.set_ylabel("seconds (log scale)")
     times.set_title("Pipeline time")
@@ -201,6 +202,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     memory.set_xticks(range(len(names)), [f"{n} events" for n in names])
     memory.set_ylabel("GiB")
     memory.set_title(f"(d) peak memory (DuckDB limit {results['machine']['memory_limit']})")
+    memory.set_ylim(0, PEAK_MEMORY_MAX / GIB * 1.2)
     memory.legend(loc="upper left")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
