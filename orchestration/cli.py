@@ -79,19 +79,15 @@ def generate(
 def load() -> None:
     """Load the new raw files into the DBT_TARGET warehouse (DuckDB or PostgreSQL), without
     building. On PostgreSQL, then run `dbt build --target postgres` in dbt_project/."""
-    from contextlib import closing
-
-    import duckdb
-
     from orchestration.ingestion.loader import load_raw_directory, postgres_raw_writer
+    from orchestration.resources import Warehouse
 
     settings = get_settings()
     if settings.dbt_target == "postgres":
         with postgres_raw_writer(**settings.postgres_connect_args()) as writer:
             loads, errors = load_raw_directory(writer, settings.raw_dir)
     else:
-        settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-        with closing(duckdb.connect(str(settings.warehouse))) as con:
+        with Warehouse(path=str(settings.warehouse)).connect() as con:
             loads, errors = load_raw_directory(con, settings.raw_dir)
     loaded = [load for load in loads if load.status == "loaded"]
     click.echo(

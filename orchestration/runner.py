@@ -7,6 +7,7 @@ import dagster as dg
 
 from orchestration.emails.assets import RENDERED
 from orchestration.schedules import weekly_report_config
+from orchestration.settings import get_settings
 
 
 def _instance() -> dg.DagsterInstance | None:
@@ -49,8 +50,6 @@ def run_weekly_reports(at: datetime, *, raise_on_error: bool = False) -> dg.Exec
 def run_day(as_of: date) -> list[dg.ExecuteInProcessResult]:
     """What `flywheel run --as-of DAY` does: the daily job, then, from Sunday until the grace
     days are over, the weekly reports whose local send time has passed by the end of DAY."""
-    from orchestration.settings import get_settings
-
     results = [run_daily(as_of)]
     days_after_week_end = as_of.isoweekday() % 7  # Sunday: 0
     if results[0].success and days_after_week_end <= get_settings().send_grace_days:

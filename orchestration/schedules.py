@@ -8,10 +8,9 @@ import dagster as dg
 from orchestration.emails import weekly_report
 from orchestration.jobs import daily_build
 from orchestration.jobs import weekly_report as weekly_report_job
+from orchestration.quality.checks import EMAIL_PAYLOADS
 from orchestration.settings import get_settings
 
-# The model whose partitions say which weeks have their reports built.
-EMAIL_PAYLOADS = dg.AssetKey(["email", "rpt_email_payloads"])
 RENDER_STEP = "email__rendered_emails"
 
 daily_build_schedule = dg.build_schedule_from_partitioned_job(
@@ -53,6 +52,7 @@ def weekly_report_schedule(context: dg.ScheduleEvaluationContext):
         return dg.SkipReason(f"{at:%a %H:%M} UTC is not Monday {hour:02d}:00 in any time zone")
     monday = at.astimezone(weekly_report.zone(zones[0])).date()
     week_end = weekly_report.reported_week_end(monday)
+    # the payloads' partitions say which weeks have their reports built
     built = context.instance.get_materialized_partitions(EMAIL_PAYLOADS)
     if week_end.isoformat() not in built:
         return dg.SkipReason(

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from orchestration.quality import INBOX_GUARDED_ASSETS, quality_checks, source_freshness_checks
-from orchestration.quality.checks import ACCOUNTS, USERS
+from orchestration.quality.checks import ACCOUNTS, RAW_EVENTS, USERS
 from orchestration.resources import Warehouse
 from orchestration.settings import REPO_ROOT
 
@@ -376,8 +376,6 @@ def test_the_send_runs_when_every_check_passes(clean_warehouse):
 
 
 # --- source freshness ------------------------------------------------------------------------
-
-RAW_EVENTS = dg.AssetKey(["raw", "events"])
 
 
 @dg.asset(key=RAW_EVENTS)

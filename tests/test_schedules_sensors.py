@@ -11,9 +11,9 @@ import dagster as dg
 import pytest
 
 from orchestration.emails import weekly_report
+from orchestration.quality.checks import EMAIL_PAYLOADS
 from orchestration.resources import RawDirectory
 from orchestration.schedules import (
-    EMAIL_PAYLOADS,
     weekly_report_config,
     weekly_report_schedule,
 )

@@ -66,24 +66,35 @@ def run_as_of(context: dg.AssetCheckExecutionContext) -> date | None:
     return run_last_day(run)
 
 
+def read_batches(warehouse: Warehouse, build_batches: BuildBatches) -> Sequence["SuiteBatch"]:
+    """The suites' frames, read over a connection that is closed before anything validates."""
+    with read_only(warehouse) as con:
+        return build_batches(con)
+
+
+def unreadable(
+    warehouse: Warehouse, error: duckdb.Error, *, severity: dg.AssetCheckSeverity
+) -> dg.AssetCheckResult:
+    problem = str(error).strip().splitlines()[0]
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=severity,
+        description=f"could not read the warehouse {warehouse.path}: {problem}",
+        metadata={"error": problem},
+    )
+
+
 def evaluate(
     warehouse: Warehouse, build_batches: BuildBatches, *, severity: dg.AssetCheckSeverity
 ) -> dg.AssetCheckResult:
-    """Read the suites' frames (connection closed before validating), validate them and
-    report every failed expectation with the rows that break it."""
+    """Read the suites' frames, validate them and report every failed expectation with the
+    rows that break it."""
     from orchestration.quality.validation import validate
 
     try:
-        with read_only(warehouse) as con:
-            batches = build_batches(con)
+        batches = read_batches(warehouse, build_batches)
     except duckdb.Error as error:
-        problem = str(error).strip().splitlines()[0]
-        return dg.AssetCheckResult(
-            passed=False,
-            severity=severity,
-            description=f"could not read the warehouse {warehouse.path}: {problem}",
-            metadata={"error": problem},
-        )
+        return unreadable(warehouse, error, severity=severity)
     return check_result(validate(batches), severity=severity)
 
 
@@ -270,17 +281,27 @@ def events_are_fresh(
     else:
         day_end = datetime.combine(day + timedelta(days=1), time())
 
-    def freshness(hours: int) -> BuildBatches:
-        return lambda con: [
-            suites.events_freshness_suite(con, day_end=day_end, max_hours_behind=hours)
-        ]
+    from orchestration.quality.validation import validate
 
-    blocking = evaluate(
-        warehouse, freshness(thresholds.FRESHNESS_ERROR_AFTER_HOURS), severity=ERROR
-    )
-    if not blocking.passed:
-        return blocking
-    return evaluate(warehouse, freshness(thresholds.FRESHNESS_WARN_AFTER_HOURS), severity=WARN)
+    # One read of raw.events, judged against both thresholds: the blocking one first.
+    try:
+        blocking, warning = read_batches(
+            warehouse,
+            lambda con: suites.events_freshness_suites(
+                con,
+                day_end=day_end,
+                max_hours_behind=(
+                    thresholds.FRESHNESS_ERROR_AFTER_HOURS,
+                    thresholds.FRESHNESS_WARN_AFTER_HOURS,
+                ),
+            ),
+        )
+    except duckdb.Error as error:
+        return unreadable(warehouse, error, severity=ERROR)
+    result = check_result(validate([blocking]), severity=ERROR)
+    if result.passed:
+        result = check_result(validate([warning]), severity=WARN)
+    return result
 
 
 # Checks on the raw sources, apart from the model checks: they need the raw schema.

@@ -8,6 +8,7 @@ to name a row that breaks it), which checks.py turns into the check's message.
 """
 
 import zoneinfo
+from collections.abc import Sequence
 from datetime import date, datetime
 
 import duckdb
@@ -47,11 +48,12 @@ def _column(con: duckdb.DuckDBPyConnection, sql: str) -> list:
 # --- raw.events: freshness ------------------------------------------------------------------
 
 
-def events_freshness_suite(
-    con: duckdb.DuckDBPyConnection, *, day_end: datetime, max_hours_behind: float
-) -> SuiteBatch:
+def events_freshness_suites(
+    con: duckdb.DuckDBPyConnection, *, day_end: datetime, max_hours_behind: Sequence[float]
+) -> list[SuiteBatch]:
     """The newest raw event (timestamps as the files wrote them, offsets honoured) is at most
-    `max_hours_behind` hours before `day_end` (naive UTC): one row."""
+    so many hours before `day_end` (naive UTC): one row, read once, and one suite for each
+    threshold of `max_hours_behind`."""
     frame = con.execute(
         """
         select
@@ -65,20 +67,26 @@ def events_freshness_suite(
     row = "the newest event ({newest_event_at}) is {hours_behind:.0f} h before " + (
         f"the end of the run's day ({day_end:%Y-%m-%d %H:%M} UTC)"
     )
-    suite = _suite(
-        "events freshness",
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="newest_event_at",
-            description="raw.events holds at least one event with a readable timestamp",
-        ),
-        gxe.ExpectColumnValuesToBeBetween(
-            column="hours_behind",
-            max_value=max_hours_behind,
-            description=f"the newest event is at most {max_hours_behind:g} h old",
-            meta=_names(row),
-        ),
-    )
-    return SuiteBatch("events_freshness", frame, suite)
+    return [
+        SuiteBatch(
+            "events_freshness",
+            frame,
+            _suite(
+                f"events freshness ({hours:g} h)",
+                gxe.ExpectColumnValuesToNotBeNull(
+                    column="newest_event_at",
+                    description="raw.events holds at least one event with a readable timestamp",
+                ),
+                gxe.ExpectColumnValuesToBeBetween(
+                    column="hours_behind",
+                    max_value=hours,
+                    description=f"the newest event is at most {hours:g} h old",
+                    meta=_names(row),
+                ),
+            ),
+        )
+        for hours in max_hours_behind
+    ]
 
 
 # --- staging.stg_product__events -----------------------------------------------------------
