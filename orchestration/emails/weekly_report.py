@@ -7,7 +7,6 @@ after that when the build was not ready yet (east of UTC the local Monday mornin
 before the UTC Sunday has closed). It is never sent later than the grace days allow.
 """
 
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -40,11 +39,11 @@ def _all_zones() -> tuple[str, ...]:
     return tuple(sorted(available_timezones()))
 
 
-def zones_at_send_time(at: datetime, hour: int, zones: Iterable[str] | None = None) -> list[str]:
+def zones_at_send_time(at: datetime, hour: int) -> list[str]:
     """The time zones where `at` is exactly Monday `hour`:00 local time."""
     return [
         name
-        for name in (zones if zones is not None else _all_zones())
+        for name in _all_zones()
         if (local := at.astimezone(zone(name))).isoweekday() == MONDAY
         and (local.hour, local.minute) == (hour, 0)
     ]
