@@ -1,8 +1,11 @@
 """The dbt project's own standards: documented models and contracted public marts."""
 
+import csv
 import json
+import re
 
 import pytest
+import yaml
 
 from orchestration.dbt.project import flywheel_dbt
 
@@ -32,3 +35,25 @@ def test_every_mart_enforces_a_contract_with_documented_columns(models):
 def test_only_staging_base_models_read_sources(models):
     readers = {model["name"] for model in models if model["sources"]}
     assert readers and all(name.startswith("base_") or name.startswith("stg_") for name in readers)
+
+
+
+@pytest.fixture(scope="module")
+def rules() -> set[str]:
+    with (flywheel_dbt.project_dir / "seeds" / "engagement_rules.csv").open(encoding="utf-8") as seed:
+        return {row["rule"] for row in csv.DictReader(seed)}
+
+
+def test_every_rule_called_is_in_the_rules_seed(rules):
+    """rule('name') reads seed engagement_rules; a name missing there would read null."""
+    project = flywheel_dbt.project_dir
+    sql = [path.read_text() for path in project.rglob("*.sql") if "target" not in path.parts]
+    called = {name for text in sql for name in re.findall(r"rule\('([a-z0-9_]+)'\)", text)}
+    assert called, "no model reads a rule"
+    assert called - rules == set()
+
+
+def test_no_model_reads_a_rule_from_a_var(rules):
+    """Rules live in seeds so that state:modified+ selects what a changed rule touches."""
+    dbt_project = yaml.safe_load((flywheel_dbt.project_dir / "dbt_project.yml").read_text())
+    assert rules & set(dbt_project["vars"]) == set()

@@ -222,7 +222,7 @@ def levels_in_their_ladder(warehouse: Warehouse) -> dg.AssetCheckResult:
     asset=EMAIL_PAYLOADS,
     blocking=True,
     description="At most daily_email_cap e-mails per user and local day and weekly_email_cap "
-    "per 7 days (dbt vars).",
+    "per 7 days (rules of seed engagement_rules).",
 )
 def payloads_within_caps(warehouse: Warehouse) -> dg.AssetCheckResult:
     from orchestration.quality import suites

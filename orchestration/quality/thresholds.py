@@ -1,9 +1,11 @@
 """Thresholds of the data-quality suites.
 
-Rules the dbt project already owns (e-mail caps, the future-timestamp tolerance) are read from
-its vars, so a rule has one home; thresholds that only the checks use are named here.
+Rules the dbt project already owns are read from it, so a rule has one home: the e-mail caps
+from its `engagement_rules` seed, the future-timestamp tolerance from its vars. Thresholds that
+only the checks use are named here.
 """
 
+import csv
 from functools import cache
 from typing import Any
 
@@ -12,6 +14,7 @@ import yaml
 from orchestration.settings import REPO_ROOT
 
 DBT_PROJECT_FILE = REPO_ROOT / "dbt_project" / "dbt_project.yml"
+ENGAGEMENT_RULES_FILE = REPO_ROOT / "dbt_project" / "seeds" / "engagement_rules.csv"
 
 # --- Event volume (staging.stg_product__events, blocking) ---
 # A day on which one account has more than this many times its usual daily events (the median
@@ -49,12 +52,19 @@ def dbt_vars() -> dict[str, Any]:
     return yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))["vars"]
 
 
+@cache
+def engagement_rules() -> dict[str, float]:
+    """The seed `engagement_rules`: the thresholds every dbt run builds with."""
+    with ENGAGEMENT_RULES_FILE.open(encoding="utf-8", newline="") as rules:
+        return {row["rule"]: float(row["value"]) for row in csv.DictReader(rules)}
+
+
 def daily_email_cap() -> int:
-    return int(dbt_vars()["daily_email_cap"])
+    return int(engagement_rules()["daily_email_cap"])
 
 
 def weekly_email_cap() -> int:
-    return int(dbt_vars()["weekly_email_cap"])
+    return int(engagement_rules()["weekly_email_cap"])
 
 
 def future_tolerance_minutes() -> int:

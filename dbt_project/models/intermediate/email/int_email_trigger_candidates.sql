@@ -3,7 +3,6 @@
 -- docs/engagement-model.md ("Triggers and arbitration") and in this model's docs.
 
 {%- set streak_start = dbt.dateadd('day', '1 - user_metrics.current_streak_days', 'user_metrics.metric_date') %}
-{%- set invite_roles = "'" ~ (var('expansion_invite_roles') | join("', '")) ~ "'" %}
 
 with
 
@@ -26,6 +25,11 @@ personal_bests as (
 -- one import CTE per entity type, each read once: PostgreSQL then inlines it and plans
 -- the joins from the table's statistics (a CTE read twice is materialized, and joins on it
 -- are planned blind: ~20 s instead of 0.1 s for onboarding_stuck)
+mastery_levels as (
+    select * from {{ ref('fct_gamification_levels') }}
+    where entity_type = 'user' and ladder = 'mastery'
+),
+
 user_stages as (
     select * from {{ ref('fct_engagement_stages') }}
     where entity_type = 'user'
@@ -73,7 +77,7 @@ inactive_nudge as (
     from user_metrics
     where
         last_active_date is not null
-        and days_since_last_active = {{ var('inactive_nudge_days') }}
+        and days_since_last_active = {{ rule('inactive_nudge_days') }}
 ),
 
 adoption_days as (
@@ -89,7 +93,7 @@ adoption_days as (
     where
         automation_runs_28d = 0
         and (
-            reports_28d >= {{ var('recommendation_min_reports_28d') }}
+            reports_28d >= {{ rule('recommendation_min_reports_28d') }}
             or schedules_total >= 1
         )
 ),
@@ -171,9 +175,9 @@ onboarding_stuck as (
             and user_metrics.metric_date = user_stages.as_of_date
     where
         user_stages.stage = 'implement'
-        and user_metrics.onboarding_steps_total < {{ var('stage_onboarded_steps') }}
+        and user_metrics.onboarding_steps_total < {{ rule('stage_onboarded_steps') }}
         and {{ dbt.datediff('user_metrics.last_onboarding_step_date', 'user_metrics.metric_date', 'day') }}
-        = {{ var('onboarding_stuck_days') }}
+        = {{ rule('onboarding_stuck_days') }}
 ),
 
 -- dated the Sunday that ends the reported ISO week, when all its days are built; the weekly
@@ -192,40 +196,46 @@ weekly_report as (
     where extract(isodow from metric_date) = 7 and active_days_7d > 0
 ),
 
+-- the first day of a quarter on which a user who has reached the mastery ladder (Champion:
+-- real time saved of their own) belongs to an account in stage expand; never a user who
+-- has not proved the value they would invite colleagues to
 expansion_days as (
     select
-        entity_id as account_id,
-        as_of_date,
+        mastery_levels.entity_id as user_id,
+        mastery_levels.as_of_date,
         row_number() over (
             partition by
-                entity_id,
-                extract(year from as_of_date),
-                extract(quarter from as_of_date)
-            order by as_of_date
+                mastery_levels.entity_id,
+                extract(year from mastery_levels.as_of_date),
+                extract(quarter from mastery_levels.as_of_date)
+            order by mastery_levels.as_of_date
         ) as day_in_quarter
-    from account_stages
-    where stage = 'expand'
+    from mastery_levels
+    inner join users
+        on mastery_levels.entity_id = users.user_id
+    inner join account_stages
+        on
+            users.account_id = account_stages.entity_id
+            and mastery_levels.as_of_date = account_stages.as_of_date
+    where
+        mastery_levels.highest_level_rank_ever >= 1
+        and account_stages.stage = 'expand'
 ),
 
 expansion_invite as (
     select
-        users.user_id,
+        user_id,
         'expansion_invite' as trigger_type,
-        expansion_days.as_of_date as triggered_on,
-        cast(extract(year from expansion_days.as_of_date) as {{ dbt.type_string() }}) || '-Q'
-        || cast(extract(quarter from expansion_days.as_of_date) as {{ dbt.type_string() }})
+        as_of_date as triggered_on,
+        cast(extract(year from as_of_date) as {{ dbt.type_string() }}) || '-Q'
+        || cast(extract(quarter from as_of_date) as {{ dbt.type_string() }})
             as period_key,
         cast(null as {{ dbt.type_string() }}) as detail_metric,
         cast(null as {{ dbt.type_int() }}) as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level
     from expansion_days
-    inner join users
-        on expansion_days.account_id = users.account_id
-    where
-        expansion_days.day_in_quarter = 1
-        and users.role in ({{ invite_roles }})
-        and cast(users.created_at as date) <= expansion_days.as_of_date
+    where day_in_quarter = 1
 ),
 
 unioned as (

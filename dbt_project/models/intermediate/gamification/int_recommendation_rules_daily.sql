@@ -42,7 +42,7 @@ bulk_cohorts as (
         employee_band,
         metric_date,
         case
-            when count(case when workflows_28d > 0 then 1 end) >= {{ var('min_cohort_size') }}
+            when count(case when workflows_28d > 0 then 1 end) >= {{ rule('min_cohort_size') }}
                 then 100.0 * sum(bulk_workflows_28d) / nullif(sum(workflows_28d), 0)
         end as cohort_bulk_workflow_share_pct
     from users
@@ -68,7 +68,7 @@ rules as (
         metric_date,
         weekly_hours_saved,
         'automate_reports' as recommendation,
-        reports_28d >= {{ var('recommendation_min_reports_28d') }}
+        reports_28d >= {{ rule('recommendation_min_reports_28d') }}
         and automation_runs_28d = 0 as is_candidate,
         automation_runs_28d > 0 as is_adopter,
         'reports_28d' as metric,
@@ -85,7 +85,7 @@ rules as (
         metric_date,
         weekly_hours_saved,
         'use_bulk_actions' as recommendation,
-        workflows_28d >= {{ var('recommendation_min_workflows_28d') }}
+        workflows_28d >= {{ rule('recommendation_min_workflows_28d') }}
         and case
             when cohort_bulk_workflow_share_pct is not null
                 then bulk_workflow_share_pct < cohort_bulk_workflow_share_pct
@@ -123,11 +123,11 @@ rules as (
         metric_date,
         weekly_hours_saved,
         'finish_onboarding' as recommendation,
-        onboarding_steps_total < {{ var('stage_onboarded_steps') }}
+        onboarding_steps_total < {{ rule('stage_onboarded_steps') }}
         -- no step yet: idle since the user's first day
         and {{ dbt.datediff('coalesce(last_onboarding_step_date, entity_start_date)', 'metric_date', 'day') }}
-        > {{ var('onboarding_stuck_days') }} as is_candidate,
-        onboarding_steps_total >= {{ var('stage_onboarded_steps') }} as is_adopter,
+        > {{ rule('onboarding_stuck_days') }} as is_candidate,
+        onboarding_steps_total >= {{ rule('stage_onboarded_steps') }} as is_adopter,
         'onboarding_steps_total' as metric,
         cast(onboarding_steps_total as {{ type_double() }}) as metric_value,
         cast(null as {{ type_double() }}) as cohort_metric_value
@@ -142,7 +142,7 @@ rules as (
         metric_date,
         weekly_hours_saved,
         'schedule_reports' as recommendation,
-        reports_28d >= {{ var('recommendation_min_reports_28d') }}
+        reports_28d >= {{ rule('recommendation_min_reports_28d') }}
         and schedules_total = 0 as is_candidate,
         schedules_total > 0 as is_adopter,
         'reports_28d' as metric,

@@ -88,9 +88,9 @@ personal_bests as (
             and running_counts.metric = weekly_history.metric
             and running_counts.week_start = weekly_history.week_start
     where
-        weekly_history.earlier_weeks_with_data >= {{ var('personal_best_min_weeks') }}
+        weekly_history.earlier_weeks_with_data >= {{ rule('personal_best_min_weeks') }}
         and running_counts.week_to_date_count > weekly_history.previous_best
-        and running_counts.week_to_date_count >= {{ var('personal_best_min_count') }}
+        and running_counts.week_to_date_count >= {{ rule('personal_best_min_count') }}
     group by
         running_counts.user_id,
         running_counts.account_id,

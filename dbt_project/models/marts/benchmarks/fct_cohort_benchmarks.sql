@@ -29,7 +29,7 @@ ranked as (
 published as (
     select
         *,
-        cohort_size >= {{ var('min_cohort_size') }} as is_published
+        cohort_size >= {{ rule('min_cohort_size') }} as is_published
     from ranked
 ),
 

@@ -4,14 +4,23 @@
 
 {#-
     The weekly cap needs the e-mails actually kept before each day, so it walks each user's
-    days in order, carrying the dates of the last `weekly_email_cap` kept e-mails.
-    A day is kept when fewer than the cap were kept in the 6 days before it.
+    days in order, carrying the dates of the last kept e-mails in `slots` columns (kept_1 =
+    the newest). A day is kept when fewer than weekly_email_cap (a rule, 1 to `slots`, tested
+    on the seed) were kept in the 6 days before it: when the cap-th newest kept date is null
+    or more than 6 days old.
 -#}
-{%- set cap = var('weekly_email_cap') %}
+{%- set slots = 7 %}
+{%- set cap_th_newest_kept -%}
+    case {{ rule('weekly_email_cap') }}
+        {%- for slot in range(1, slots + 1) %}
+        when {{ slot }} then weekly_walk.kept_{{ slot }}
+        {%- endfor %}
+    end
+{%- endset %}
 {%- set is_kept -%}
     (
-        weekly_walk.kept_{{ cap }} is null
-        or weekly_walk.kept_{{ cap }} <= {{ dbt.dateadd('day', -7, 'next_day.triggered_on') }}
+        {{ cap_th_newest_kept }} is null
+        or {{ cap_th_newest_kept }} <= {{ dbt.dateadd('day', -7, 'next_day.triggered_on') }}
     )
 {%- endset %}
 
@@ -100,7 +109,7 @@ daily_winners as (
         triggered_on,
         row_number() over (partition by user_id order by triggered_on) as day_number
     from daily_ranked
-    where daily_rank <= {{ var('daily_email_cap') }}
+    where daily_rank <= {{ rule('daily_email_cap') }}
 ),
 
 weekly_walk as (
@@ -109,7 +118,7 @@ weekly_walk as (
         user_id,
         triggered_on,
         true as is_kept,
-        {% for slot in range(1, cap + 1) -%}
+        {% for slot in range(1, slots + 1) -%}
         {{ 'triggered_on' if slot == 1 else 'cast(null as date)' }} as kept_{{ slot }},
         {% endfor -%}
         day_number
@@ -123,7 +132,7 @@ weekly_walk as (
         next_day.user_id,
         next_day.triggered_on,
         {{ is_kept }} as is_kept,
-        {% for slot in range(1, cap + 1) -%}
+        {% for slot in range(1, slots + 1) -%}
         case
             when {{ is_kept }}
                 then {{ 'next_day.triggered_on' if slot == 1 else 'weekly_walk.kept_' ~ (slot - 1) }}
@@ -153,7 +162,7 @@ final as (
         screened.is_holdout,
         case
             when screened.screened_reason is not null then screened.screened_reason
-            when daily_ranked.daily_rank > {{ var('daily_email_cap') }} then 'daily_cap'
+            when daily_ranked.daily_rank > {{ rule('daily_email_cap') }} then 'daily_cap'
             when not weekly_walk.is_kept then 'weekly_cap'
         end as suppressed_reason
     from screened

@@ -175,7 +175,7 @@ final as (
         end as onboarding_steps_done,
         case
             when with_stage.trigger_type = 'onboarding_stuck'
-                then cast({{ var('stage_onboarded_steps') }} as integer)
+                then cast({{ rule('stage_onboarded_steps') }} as integer)
         end as onboarding_steps_required
     from with_stage
     inner join users

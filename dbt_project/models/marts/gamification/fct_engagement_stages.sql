@@ -21,18 +21,18 @@ staged as (
         metric_date,
         case
             when
-                active_days_28d >= {{ var('stage_habit_active_days') }}
+                active_days_28d >= {{ rule('stage_habit_active_days') }}
                 and (
-                    optimized_actions_28d >= {{ var('stage_expand_optimized_actions') }}
-                    or hours_saved_28d >= {{ var('stage_expand_hours_saved') }}
+                    optimized_actions_28d >= {{ rule('stage_expand_optimized_actions') }}
+                    or hours_saved_28d >= {{ rule('stage_expand_hours_saved') }}
                 )
                 then 'expand'
-            when active_days_28d >= {{ var('stage_habit_active_days') }}
+            when active_days_28d >= {{ rule('stage_habit_active_days') }}
                 then 'optimize'
             when
-                onboarding_steps_total >= {{ var('stage_onboarded_steps') }}
+                onboarding_steps_total >= {{ rule('stage_onboarded_steps') }}
                 or integrations_total >= 1
-                or days_since_start > {{ var('stage_implement_days') }}
+                or days_since_start > {{ rule('stage_implement_days') }}
                 then 'reinforce'
             else 'implement'
         end as stage

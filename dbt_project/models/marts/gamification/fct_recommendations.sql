@@ -42,11 +42,11 @@ candidates as (
         peers.cohort_size,
         peers.peer_count,
         recommendations.estimate_from_peers
-        and peers.peer_count >= {{ var('min_cohort_size') }} as has_enough_peers,
+        and peers.peer_count >= {{ rule('min_cohort_size') }} as has_enough_peers,
         case
             when
                 recommendations.estimate_from_peers
-                and peers.peer_count >= {{ var('min_cohort_size') }}
+                and peers.peer_count >= {{ rule('min_cohort_size') }}
                 then peers.peer_median_weekly_hours_saved
             else recommendations.default_hours_saved_per_week
         end as est_hours_saved_per_week
@@ -87,7 +87,7 @@ final as (
         -- anonymity: no share is published for a cohort smaller than min_cohort_size
         cast(
             case
-                when cohort_size >= {{ var('min_cohort_size') }}
+                when cohort_size >= {{ rule('min_cohort_size') }}
                     then 100.0 * peer_count / cohort_size
             end as {{ type_double() }}
         ) as peer_share_pct,
@@ -96,7 +96,7 @@ final as (
         cast(cohort_metric_value as {{ type_double() }}) as cohort_metric_value,
         cast(description as varchar) as description
     from ranked
-    where recommendation_rank <= {{ var('recommendations_max_rank') }}
+    where recommendation_rank <= {{ rule('recommendations_max_rank') }}
 )
 
 select * from final
