@@ -37,10 +37,10 @@ def test_only_staging_base_models_read_sources(models):
     assert readers and all(name.startswith("base_") or name.startswith("stg_") for name in readers)
 
 
-
 @pytest.fixture(scope="module")
 def rules() -> set[str]:
-    with (flywheel_dbt.project_dir / "seeds" / "engagement_rules.csv").open(encoding="utf-8") as seed:
+    seed_file = flywheel_dbt.project_dir / "seeds" / "engagement_rules.csv"
+    with seed_file.open(encoding="utf-8") as seed:
         return {row["rule"] for row in csv.DictReader(seed)}
 
 
