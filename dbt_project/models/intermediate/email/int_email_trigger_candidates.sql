@@ -22,8 +22,8 @@ personal_bests as (
     select * from {{ ref('fct_personal_bests') }}
 ),
 
--- one import CTE per entity type, each read once: PostgreSQL then inlines it and plans
--- the joins from the table's statistics (a CTE read twice is materialized, and joins on it
+-- one import CTE per use, each read once: PostgreSQL then inlines it and plans the joins
+-- from the table's statistics (a CTE read twice is materialized, and joins on it
 -- are planned blind: ~20 s instead of 0.1 s for onboarding_stuck)
 mastery_levels as (
     select * from {{ ref('fct_gamification_levels') }}
@@ -35,17 +35,17 @@ user_stages as (
     where entity_type = 'user'
 ),
 
-account_stages as (
+expand_stages as (
     select * from {{ ref('fct_engagement_stages') }}
-    where entity_type = 'account'
-),
-
-users as (
-    select * from {{ ref('dim_users') }}
+    where entity_type = 'user' and stage = 'expand'
 ),
 
 streak_milestones as (
     select * from {{ ref('streak_milestones') }}
+),
+
+badges as (
+    select * from {{ ref('fct_badges') }}
 ),
 
 milestone_reached as (
@@ -58,8 +58,24 @@ milestone_reached as (
         metric as detail_metric,
         threshold as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as detail_badge
     from milestones
+),
+
+-- a badge earned is a milestone too, with the badge as its headline
+badge_earned as (
+    select
+        user_id,
+        'milestone_reached' as trigger_type,
+        earned_on as triggered_on,
+        'badge:' || badge as period_key,
+        metric as detail_metric,
+        threshold as detail_value,
+        cast(null as {{ dbt.type_string() }}) as detail_ladder,
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        badge as detail_badge
+    from badges
 ),
 
 inactive_nudge as (
@@ -73,7 +89,8 @@ inactive_nudge as (
         'days_inactive' as detail_metric,
         days_since_last_active as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as detail_badge
     from user_metrics
     where
         last_active_date is not null
@@ -107,7 +124,8 @@ feature_adoption_prompt as (
         'reports_28d' as detail_metric,
         reports_28d as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as detail_badge
     from adoption_days
     where day_in_month = 1
 ),
@@ -121,7 +139,8 @@ level_up as (
         metric as detail_metric,
         metric_value as detail_value,
         ladder as detail_ladder,
-        level as detail_level
+        level as detail_level,
+        cast(null as {{ dbt.type_string() }}) as detail_badge
     from levels
     where entity_type = 'user' and is_level_up
 ),
@@ -135,7 +154,8 @@ personal_best as (
         metric as detail_metric,
         week_count as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as detail_badge
     from personal_bests
 ),
 
@@ -150,7 +170,8 @@ streak_milestone as (
         'current_streak_days' as detail_metric,
         user_metrics.current_streak_days as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as detail_badge
     from user_metrics
     inner join streak_milestones
         on user_metrics.current_streak_days = streak_milestones.streak_days
@@ -167,7 +188,8 @@ onboarding_stuck as (
         'onboarding_steps_total' as detail_metric,
         user_metrics.onboarding_steps_total as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as detail_badge
     from user_metrics
     inner join user_stages
         on
@@ -191,14 +213,15 @@ weekly_report as (
         'last_week_active_days' as detail_metric,
         active_days_7d as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as detail_badge
     from user_metrics
     where extract(isodow from metric_date) = 7 and active_days_7d > 0
 ),
 
--- the first day of a quarter on which a user who has reached the mastery ladder (Champion:
--- real time saved of their own) belongs to an account in stage expand; never a user who
--- has not proved the value they would invite colleagues to
+-- the first day of a quarter on which a user in stage expand has reached the mastery ladder
+-- (Champion: real time saved of their own): only a user who has proved the value they
+-- would invite colleagues to
 expansion_days as (
     select
         mastery_levels.entity_id as user_id,
@@ -211,15 +234,11 @@ expansion_days as (
             order by mastery_levels.as_of_date
         ) as day_in_quarter
     from mastery_levels
-    inner join users
-        on mastery_levels.entity_id = users.user_id
-    inner join account_stages
+    inner join expand_stages
         on
-            users.account_id = account_stages.entity_id
-            and mastery_levels.as_of_date = account_stages.as_of_date
-    where
-        mastery_levels.highest_level_rank_ever >= 1
-        and account_stages.stage = 'expand'
+            mastery_levels.entity_id = expand_stages.entity_id
+            and mastery_levels.as_of_date = expand_stages.as_of_date
+    where mastery_levels.highest_level_rank_ever >= 1
 ),
 
 expansion_invite as (
@@ -233,13 +252,16 @@ expansion_invite as (
         cast(null as {{ dbt.type_string() }}) as detail_metric,
         cast(null as {{ dbt.type_int() }}) as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as detail_badge
     from expansion_days
     where day_in_quarter = 1
 ),
 
 unioned as (
     select * from milestone_reached
+    union all
+    select * from badge_earned
     union all
     select * from inactive_nudge
     union all
@@ -268,7 +290,8 @@ final as (
         detail_metric,
         cast(detail_value as {{ dbt.type_numeric() }}) as detail_value,
         detail_ladder,
-        detail_level
+        detail_level,
+        detail_badge
     from unioned
 )
 

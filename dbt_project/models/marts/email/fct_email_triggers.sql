@@ -1,6 +1,7 @@
 -- Every e-mail trigger in history with its arbitration outcome: `suppressed_reason` is null
--- when the e-mail will be sent once it is due. Rules, in order: holdout, opt-outs, the daily
--- cap (highest priority wins), the rolling 7-day cap (days taken in order).
+-- when the e-mail will be sent once it is due. Rules, in order: holdout, opt-outs, no
+-- celebration for a dormant user, the daily cap (highest priority wins), the rolling 7-day
+-- cap (days taken in order).
 
 {#-
     The weekly cap needs the e-mails actually kept before each day, so it walks each user's
@@ -42,6 +43,11 @@ opt_outs as (
     select * from {{ ref('int_email_opt_outs') }}
 ),
 
+user_stages as (
+    select * from {{ ref('fct_engagement_stages') }}
+    where entity_type = 'user'
+),
+
 trigger_priorities as (
     select * from {{ ref('trigger_priorities') }}
 ),
@@ -51,7 +57,9 @@ with_context as (
         candidates.*,
         trigger_priorities.priority,
         trigger_priorities.email_group,
+        trigger_priorities.is_celebration,
         dim_users.is_holdout,
+        user_stages.is_dormant,
         users.email
     from candidates
     inner join trigger_priorities
@@ -60,6 +68,10 @@ with_context as (
         on candidates.user_id = dim_users.user_id
     inner join users
         on candidates.user_id = users.user_id
+    left join user_stages
+        on
+            candidates.user_id = user_stages.entity_id
+            and candidates.triggered_on = user_stages.as_of_date
 ),
 
 first_opt_out as (
@@ -84,7 +96,8 @@ screened as (
         with_context.*,
         case
             when with_context.is_holdout then 'holdout'
-            else first_opt_out.opt_out_reason
+            when first_opt_out.opt_out_reason is not null then first_opt_out.opt_out_reason
+            when with_context.is_celebration and with_context.is_dormant then 'dormant'
         end as screened_reason
     from with_context
     left join first_opt_out
@@ -159,6 +172,7 @@ final as (
         screened.detail_value,
         screened.detail_ladder,
         screened.detail_level,
+        screened.detail_badge,
         screened.is_holdout,
         case
             when screened.screened_reason is not null then screened.screened_reason

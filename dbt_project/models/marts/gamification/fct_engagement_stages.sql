@@ -1,42 +1,38 @@
--- One row per entity (user or account) and day of history: its engagement stage, the first
--- rule that applies (docs/engagement-model.md, "Stages"; thresholds are vars):
---   1. expand:    a habit (active_days_28d >= stage_habit_active_days) and value
---                 (optimized_actions_28d >= stage_expand_optimized_actions
---                  or hours_saved_28d >= stage_expand_hours_saved)
---   2. optimize:  a habit
---   3. reinforce: set up (onboarding_steps_total >= stage_onboarded_steps or an integration)
---                 or older than stage_implement_days days
---   4. implement: otherwise
+-- One row per entity (user or account) and day of history: its stable engagement stage, the
+-- stage its rule gives that day, and the dormant flag. The rules are in
+-- int_user_stages_daily (users) and int_account_stages_daily (accounts, from the shares of
+-- their users); docs/engagement-model.md, "Stages", says them in plain words.
 
 with
 
-entity_metrics as (
-    select * from {{ ref('int_entity_metrics_daily') }}
+user_stages as (
+    select * from {{ ref('int_user_stages_daily') }}
 ),
 
-staged as (
+account_stages as (
+    select * from {{ ref('int_account_stages_daily') }}
+),
+
+unioned as (
     select
-        entity_type,
-        entity_id,
+        'user' as entity_type,
+        user_id as entity_id,
         metric_date,
-        case
-            when
-                active_days_28d >= {{ rule('stage_habit_active_days') }}
-                and (
-                    optimized_actions_28d >= {{ rule('stage_expand_optimized_actions') }}
-                    or hours_saved_28d >= {{ rule('stage_expand_hours_saved') }}
-                )
-                then 'expand'
-            when active_days_28d >= {{ rule('stage_habit_active_days') }}
-                then 'optimize'
-            when
-                onboarding_steps_total >= {{ rule('stage_onboarded_steps') }}
-                or integrations_total >= 1
-                or days_since_start > {{ rule('stage_implement_days') }}
-                then 'reinforce'
-            else 'implement'
-        end as stage
-    from entity_metrics
+        stage,
+        rule_stage,
+        is_dormant
+    from user_stages
+
+    union all
+
+    select
+        'account' as entity_type,
+        account_id as entity_id,
+        metric_date,
+        stage,
+        rule_stage,
+        is_dormant
+    from account_stages
 ),
 
 with_previous as (
@@ -46,7 +42,7 @@ with_previous as (
             partition by entity_type, entity_id
             order by metric_date
         ) as previous_stage
-    from staged
+    from unioned
 ),
 
 final as (
@@ -57,7 +53,9 @@ final as (
         cast(stage as varchar) as stage,
         cast(previous_stage as varchar) as previous_stage,
         -- the first day of an entity's history is not a change (there is no previous stage)
-        cast(coalesce(stage <> previous_stage, false) as boolean) as is_stage_change
+        cast(coalesce(stage <> previous_stage, false) as boolean) as is_stage_change,
+        cast(rule_stage as varchar) as rule_stage,
+        cast(is_dormant as boolean) as is_dormant
     from with_previous
 )
 

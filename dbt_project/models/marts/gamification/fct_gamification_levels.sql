@@ -97,10 +97,9 @@ joined as (
         target_level.requirement as target_requirement,
         with_history.highest_level_rank_ever,
         highest_level.level as highest_level_ever,
-        -- a new highest level, above the ladder's first: celebrated once, even when a level
-        -- is lost and regained later (the highest ever does not go up again)
-        with_history.highest_level_rank_ever > 1
-        and with_history.highest_level_rank_ever
+        -- a new highest level, the ladder's first included: celebrated once, even when a
+        -- level is lost and regained later (the highest ever does not go up again)
+        with_history.highest_level_rank_ever
         > coalesce(with_history.previous_highest_level_rank, 0) as is_level_up
     from with_history
     inner join ladders
