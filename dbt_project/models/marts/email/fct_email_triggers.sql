@@ -11,13 +11,8 @@
     or more than 6 days old.
 -#}
 {%- set slots = 7 %}
-{%- set cap_th_newest_kept -%}
-    case {{ rule('weekly_email_cap') }}
-        {%- for slot in range(1, slots + 1) %}
-        when {{ slot }} then weekly_walk.kept_{{ slot }}
-        {%- endfor %}
-    end
-{%- endset %}
+{%- set cap = rule('weekly_email_cap') %}
+{%- set cap_th_newest_kept %}case {{ cap }}{% for slot in range(1, slots + 1) %} when {{ slot }} then weekly_walk.kept_{{ slot }}{% endfor %} end{% endset %}
 {%- set is_kept -%}
     (
         {{ cap_th_newest_kept }} is null
