@@ -4,13 +4,22 @@
 -- only format these values: no arithmetic happens after this model.
 -- Not BI-facing: it carries the e-mail address, so it lives in schema `email`, not `marts`.
 -- Trigger-specific inputs are null for the other triggers: the reported week (week_*) for
--- weekly_report, previous_best for personal_best, onboarding_steps_* for onboarding_stuck.
+-- weekly_report, previous_best for personal_best, onboarding_steps_* for onboarding_stuck,
+-- next_ladder_* for a level_up at the top of its ladder, detail_badge for a badge milestone.
 
 with
 
 triggers as (
     select * from {{ ref('fct_email_triggers') }}
     where suppressed_reason is null
+),
+
+badges as (
+    select * from {{ ref('fct_badges') }}
+),
+
+stage_order as (
+    select * from {{ ref('engagement_stages') }}
 ),
 
 users as (
@@ -39,11 +48,31 @@ levels as (
     where entity_type = 'user'
 ),
 
+-- read again rather than joining `levels` twice: PostgreSQL materializes a CTE read twice
+next_ladder_levels as (
+    select * from {{ ref('fct_gamification_levels') }}
+    where entity_type = 'user'
+),
+
 ladders as (
     select distinct
         ladder,
         stage
     from {{ ref('gamification_levels') }}
+),
+
+-- the ladder after each one: the next stage's
+next_ladders as (
+    select
+        ladders.ladder,
+        next_ladder.ladder as next_ladder
+    from ladders
+    inner join stage_order
+        on ladders.stage = stage_order.stage
+    inner join stage_order as next_stage
+        on next_stage.stage_rank = stage_order.stage_rank + 1
+    inner join ladders as next_ladder
+        on next_stage.stage = next_ladder.stage
 ),
 
 cohort_benchmarks as (
@@ -82,6 +111,33 @@ with_stage as (
             and triggers.triggered_on = stages.as_of_date
     left join ladders
         on stages.stage = ladders.stage
+),
+
+-- the badges earned since the e-mail before (the previous one arbitration kept for the
+-- user, or the 28 days before when there is none), up to the trigger's day
+previous_emails as (
+    select
+        send_key,
+        user_id,
+        triggered_on,
+        lag(triggered_on) over (partition by user_id order by triggered_on, send_key) as previous_email_on
+    from triggers
+),
+
+new_badges as (
+    select
+        previous_emails.send_key,
+        {{ dbt.listagg('badges.badge', "','", 'order by badges.earned_on, badges.badge') }} as new_badges
+    from previous_emails
+    inner join badges
+        on
+            previous_emails.user_id = badges.user_id
+            and badges.earned_on <= previous_emails.triggered_on
+            and badges.earned_on > coalesce(
+                previous_emails.previous_email_on,
+                {{ dbt.dateadd('day', -28, 'previous_emails.triggered_on') }}
+            )
+    group by previous_emails.send_key
 ),
 
 -- weekly_report is dated the Sunday that ends the ISO week it reports
@@ -176,7 +232,13 @@ final as (
         case
             when with_stage.trigger_type = 'onboarding_stuck'
                 then cast({{ rule('stage_onboarded_steps') }} as integer)
-        end as onboarding_steps_required
+        end as onboarding_steps_required,
+        with_stage.detail_badge,
+        new_badges.new_badges,
+        -- at the top of a ladder, the way on: the next stage's ladder and the user's next
+        -- level there (null past the last ladder, or when it is topped too)
+        case when levels.next_level is null then next_ladders.next_ladder end as next_ladder,
+        case when levels.next_level is null then next_ladder_levels.next_level end as next_ladder_next_level
     from with_stage
     inner join users
         on with_stage.user_id = users.user_id
@@ -215,6 +277,15 @@ final as (
             and second_recommendation.rank = 2
     left join week_totals
         on with_stage.send_key = week_totals.send_key
+    left join new_badges
+        on with_stage.send_key = new_badges.send_key
+    left join next_ladders
+        on with_stage.ladder = next_ladders.ladder
+    left join next_ladder_levels
+        on
+            with_stage.user_id = next_ladder_levels.entity_id
+            and with_stage.triggered_on = next_ladder_levels.as_of_date
+            and next_ladders.next_ladder = next_ladder_levels.ladder
     left join personal_bests
         on
             with_stage.trigger_type = 'personal_best'
