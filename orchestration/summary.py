@@ -5,6 +5,7 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from orchestration.engagement_report import measure_engagement
 from orchestration.settings import Settings
 
 STAGING_MODELS = {
@@ -104,6 +105,7 @@ def print_summary(settings: Settings, console: Console | None = None) -> None:
                 con.execute(TRIGGERS).fetchall(),
             )
         )
+        _print_engagement(console, con)
         sent = con.execute(SENT).fetchall()
     console.print(
         _table(
@@ -118,3 +120,34 @@ def print_summary(settings: Settings, console: Console | None = None) -> None:
     )
     if settings.email_backend == "outbox":
         console.print(f"Outbox: [bold]{settings.outbox_dir}[/bold] (.eml and .html per e-mail)")
+
+
+def _print_engagement(console: Console, con: duckdb.DuckDBPyConnection) -> None:
+    """What the rules tell people: varied advice, stable stages, every step celebrated,
+    comparisons only where they are fair and discreet."""
+    report = measure_engagement(con)
+    console.print(
+        _table(
+            "First recommendation of the e-mails that show one",
+            ["recommendation", "e-mails", "%"],
+            report.first_recommendations,
+        )
+    )
+    console.print(
+        _table(
+            "level_up triggers at both ends of every ladder",
+            ["ladder", "end", "level", "triggers"],
+            report.ladder_end_level_ups,
+        )
+    )
+    published = ", ".join(
+        f"{band} {'yes' if is_published else 'NO'}"
+        for band, is_published in report.bands_published.items()
+    )
+    console.print(
+        f"User stage changes undone within 7 days: {report.stage_changes_reversed:,} of "
+        f"{report.stage_changes:,} ({report.reversed_pct:.1f}%)\n"
+        f"Team comparisons with fewer than min_team_size teammates: "
+        f"{report.small_team_comparisons:,}\n"
+        f"Published cohort benchmark per band: {published}"
+    )
