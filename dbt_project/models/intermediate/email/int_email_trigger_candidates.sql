@@ -48,6 +48,11 @@ streak_milestones as (
     select * from {{ ref('streak_milestones') }}
 ),
 
+automate_reports_rules as (
+    select * from {{ ref('int_recommendation_rules_daily') }}
+    where recommendation = 'automate_reports'
+),
+
 milestone_reached as (
     select
         user_id,
@@ -58,7 +63,8 @@ milestone_reached as (
         metric as detail_metric,
         threshold as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from milestones
 ),
 
@@ -73,29 +79,27 @@ inactive_nudge as (
         'days_inactive' as detail_metric,
         days_since_last_active as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from user_metrics
     where
         last_active_date is not null
         and days_since_last_active = {{ rule('inactive_nudge_days') }}
 ),
 
+-- the days automate_reports applies to the user (stage, prerequisites, not already done:
+-- int_recommendation_rules_daily), so the prompt's subject always matches the card it pins
 adoption_days as (
     select
         user_id,
         metric_date,
-        reports_28d,
+        metric_value as reports_28d,
         row_number() over (
             partition by user_id, {{ dbt.date_trunc('month', 'metric_date') }}
             order by metric_date
         ) as day_in_month
-    from user_metrics
-    where
-        automation_runs_28d = 0
-        and (
-            reports_28d >= {{ rule('recommendation_min_reports_28d') }}
-            or schedules_total >= 1
-        )
+    from automate_reports_rules
+    where is_candidate
 ),
 
 feature_adoption_prompt as (
@@ -107,7 +111,8 @@ feature_adoption_prompt as (
         'reports_28d' as detail_metric,
         reports_28d as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        'automate_reports' as pinned_recommendation
     from adoption_days
     where day_in_month = 1
 ),
@@ -121,7 +126,8 @@ level_up as (
         metric as detail_metric,
         metric_value as detail_value,
         ladder as detail_ladder,
-        level as detail_level
+        level as detail_level,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from levels
     where entity_type = 'user' and is_level_up
 ),
@@ -135,7 +141,8 @@ personal_best as (
         metric as detail_metric,
         week_count as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from personal_bests
 ),
 
@@ -150,7 +157,8 @@ streak_milestone as (
         'current_streak_days' as detail_metric,
         user_metrics.current_streak_days as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from user_metrics
     inner join streak_milestones
         on user_metrics.current_streak_days = streak_milestones.streak_days
@@ -167,7 +175,8 @@ onboarding_stuck as (
         'onboarding_steps_total' as detail_metric,
         user_metrics.onboarding_steps_total as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from user_metrics
     inner join user_stages
         on
@@ -191,7 +200,8 @@ weekly_report as (
         'last_week_active_days' as detail_metric,
         active_days_7d as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from user_metrics
     where extract(isodow from metric_date) = 7 and active_days_7d > 0
 ),
@@ -233,7 +243,8 @@ expansion_invite as (
         cast(null as {{ dbt.type_string() }}) as detail_metric,
         cast(null as {{ dbt.type_int() }}) as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
-        cast(null as {{ dbt.type_string() }}) as detail_level
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from expansion_days
     where day_in_quarter = 1
 ),
@@ -268,7 +279,9 @@ final as (
         detail_metric,
         cast(detail_value as {{ dbt.type_numeric() }}) as detail_value,
         detail_ladder,
-        detail_level
+        detail_level,
+        -- the recommendation the e-mail shows first, because the trigger is about it
+        pinned_recommendation
     from unioned
 )
 

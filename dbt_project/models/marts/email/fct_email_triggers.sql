@@ -159,6 +159,7 @@ final as (
         screened.detail_value,
         screened.detail_ladder,
         screened.detail_level,
+        screened.pinned_recommendation,
         screened.is_holdout,
         case
             when screened.screened_reason is not null then screened.screened_reason
