@@ -220,7 +220,8 @@ rules as (
     select
         *,
         'invite_colleagues' as recommendation,
-        true as meets_prerequisites,
+        -- only a user who saves time of their own has a gain to invite colleagues to
+        weekly_hours_saved > 0 as meets_prerequisites,
         invites_total > 0 as is_done_by_user,
         account_invites_total > 0 as is_done_by_account,
         'invites_total' as metric,
