@@ -57,3 +57,17 @@ def test_no_model_reads_a_rule_from_a_var(rules):
     """Rules live in seeds so that state:modified+ selects what a changed rule touches."""
     dbt_project = yaml.safe_load((flywheel_dbt.project_dir / "dbt_project.yml").read_text())
     assert rules & set(dbt_project["vars"]) == set()
+
+
+@pytest.mark.parametrize("seed", ["engagement_rules", "recommendations"])
+def test_unit_test_fixtures_hold_every_row_of_their_seed(seed):
+    """Unit tests read a frozen copy of the rule seeds (dbt_project/tests/fixtures), so changing
+    a rule's value never breaks a test of the logic; a new rule must be added there too."""
+    project = flywheel_dbt.project_dir
+
+    def keys(path):
+        with path.open(encoding="utf-8") as rows:
+            return {next(iter(row.values())) for row in csv.DictReader(rows)}
+
+    fixture = project / "tests" / "fixtures" / f"{seed}.csv"
+    assert keys(fixture) == keys(project / "seeds" / f"{seed}.csv")

@@ -48,6 +48,11 @@ badges as (
     select * from {{ ref('fct_badges') }}
 ),
 
+automate_reports_rules as (
+    select * from {{ ref('int_recommendation_rules_daily') }}
+    where recommendation = 'automate_reports'
+),
+
 milestone_reached as (
     select
         user_id,
@@ -59,7 +64,8 @@ milestone_reached as (
         threshold as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level,
-        cast(null as {{ dbt.type_string() }}) as detail_badge
+        cast(null as {{ dbt.type_string() }}) as detail_badge,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from milestones
 ),
 
@@ -74,7 +80,8 @@ badge_earned as (
         threshold as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level,
-        badge as detail_badge
+        badge as detail_badge,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from badges
 ),
 
@@ -90,29 +97,27 @@ inactive_nudge as (
         days_since_last_active as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level,
-        cast(null as {{ dbt.type_string() }}) as detail_badge
+        cast(null as {{ dbt.type_string() }}) as detail_badge,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from user_metrics
     where
         last_active_date is not null
         and days_since_last_active = {{ rule('inactive_nudge_days') }}
 ),
 
+-- the days automate_reports applies to the user (stage, prerequisites, not already done:
+-- int_recommendation_rules_daily), so the prompt's subject always matches the card it pins
 adoption_days as (
     select
         user_id,
         metric_date,
-        reports_28d,
+        metric_value as reports_28d,
         row_number() over (
             partition by user_id, {{ dbt.date_trunc('month', 'metric_date') }}
             order by metric_date
         ) as day_in_month
-    from user_metrics
-    where
-        automation_runs_28d = 0
-        and (
-            reports_28d >= {{ rule('recommendation_min_reports_28d') }}
-            or schedules_total >= 1
-        )
+    from automate_reports_rules
+    where is_candidate
 ),
 
 feature_adoption_prompt as (
@@ -125,7 +130,8 @@ feature_adoption_prompt as (
         reports_28d as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level,
-        cast(null as {{ dbt.type_string() }}) as detail_badge
+        cast(null as {{ dbt.type_string() }}) as detail_badge,
+        'automate_reports' as pinned_recommendation
     from adoption_days
     where day_in_month = 1
 ),
@@ -140,7 +146,8 @@ level_up as (
         metric_value as detail_value,
         ladder as detail_ladder,
         level as detail_level,
-        cast(null as {{ dbt.type_string() }}) as detail_badge
+        cast(null as {{ dbt.type_string() }}) as detail_badge,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from levels
     where entity_type = 'user' and is_level_up
 ),
@@ -155,7 +162,8 @@ personal_best as (
         week_count as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level,
-        cast(null as {{ dbt.type_string() }}) as detail_badge
+        cast(null as {{ dbt.type_string() }}) as detail_badge,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from personal_bests
 ),
 
@@ -171,7 +179,8 @@ streak_milestone as (
         user_metrics.current_streak_days as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level,
-        cast(null as {{ dbt.type_string() }}) as detail_badge
+        cast(null as {{ dbt.type_string() }}) as detail_badge,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from user_metrics
     inner join streak_milestones
         on user_metrics.current_streak_days = streak_milestones.streak_days
@@ -189,7 +198,8 @@ onboarding_stuck as (
         user_metrics.onboarding_steps_total as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level,
-        cast(null as {{ dbt.type_string() }}) as detail_badge
+        cast(null as {{ dbt.type_string() }}) as detail_badge,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from user_metrics
     inner join user_stages
         on
@@ -214,7 +224,8 @@ weekly_report as (
         active_days_7d as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level,
-        cast(null as {{ dbt.type_string() }}) as detail_badge
+        cast(null as {{ dbt.type_string() }}) as detail_badge,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from user_metrics
     where extract(isodow from metric_date) = 7 and active_days_7d > 0
 ),
@@ -253,7 +264,8 @@ expansion_invite as (
         cast(null as {{ dbt.type_int() }}) as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level,
-        cast(null as {{ dbt.type_string() }}) as detail_badge
+        cast(null as {{ dbt.type_string() }}) as detail_badge,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from expansion_days
     where day_in_quarter = 1
 ),
@@ -291,7 +303,9 @@ final as (
         cast(detail_value as {{ dbt.type_numeric() }}) as detail_value,
         detail_ladder,
         detail_level,
-        detail_badge
+        detail_badge,
+        -- the recommendation the e-mail shows first, because the trigger is about it
+        pinned_recommendation
     from unioned
 )
 

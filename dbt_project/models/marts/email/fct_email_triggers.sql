@@ -168,6 +168,7 @@ final as (
         screened.detail_ladder,
         screened.detail_level,
         screened.detail_badge,
+        screened.pinned_recommendation,
         screened.is_holdout,
         case
             when screened.screened_reason is not null then screened.screened_reason

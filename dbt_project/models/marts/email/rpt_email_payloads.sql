@@ -93,9 +93,10 @@ personal_bests as (
     select * from {{ ref('fct_personal_bests') }}
 ),
 
+-- every recommendation that applies to the user that day, ranked (fct_recommendations keeps
+-- only the best; a pinned one may rank lower)
 recommendations as (
-    select * from {{ ref('fct_recommendations') }}
-    where entity_type = 'user' and rank <= 2
+    select * from {{ ref('int_recommendation_estimates_daily') }}
 ),
 
 with_stage as (
@@ -138,6 +139,32 @@ new_badges as (
                 {{ dbt.dateadd('day', -28, 'previous_emails.triggered_on') }}
             )
     group by previous_emails.send_key
+),
+
+-- At most 2 recommendations per e-mail, each once: the one the trigger pins first when it
+-- applies that day, then the user's best-ranked others
+payload_recommendations as (
+    select
+        with_stage.send_key,
+        recommendations.recommendation,
+        recommendations.est_hours_saved_per_week,
+        recommendations.cta_id,
+        recommendations.app_path,
+        row_number() over (
+            partition by with_stage.send_key
+            order by
+                case
+                    when recommendations.recommendation = with_stage.pinned_recommendation
+                        then 0
+                    else 1
+                end,
+                recommendations.recommendation_rank
+        ) as payload_rank
+    from with_stage
+    inner join recommendations
+        on
+            with_stage.user_id = recommendations.user_id
+            and with_stage.triggered_on = recommendations.metric_date
 ),
 
 -- weekly_report is dated the Sunday that ends the ISO week it reports
@@ -215,8 +242,12 @@ final as (
         team_benchmarks.pct_vs_team_avg as user_pct_vs_team_avg,
         first_recommendation.recommendation as recommendation_1,
         first_recommendation.est_hours_saved_per_week as recommendation_1_hours_per_week,
+        first_recommendation.cta_id as recommendation_1_cta_id,
+        first_recommendation.app_path as recommendation_1_app_path,
         second_recommendation.recommendation as recommendation_2,
         second_recommendation.est_hours_saved_per_week as recommendation_2_hours_per_week,
+        second_recommendation.cta_id as recommendation_2_cta_id,
+        second_recommendation.app_path as recommendation_2_app_path,
         week_totals.week_start,
         week_totals.week_end,
         week_totals.week_active_days,
@@ -237,8 +268,11 @@ final as (
         new_badges.new_badges,
         -- at the top of a ladder, the way on: the next stage's ladder and the user's next
         -- level there (null past the last ladder, or when it is topped too)
-        case when levels.next_level is null then next_ladders.next_ladder end as next_ladder,
-        case when levels.next_level is null then next_ladder_levels.next_level end as next_ladder_next_level
+        case when levels.level is not null and levels.next_level is null then next_ladders.next_ladder end
+            as next_ladder,
+        case
+            when levels.level is not null and levels.next_level is null then next_ladder_levels.next_level
+        end as next_ladder_next_level
     from with_stage
     inner join users
         on with_stage.user_id = users.user_id
@@ -265,16 +299,14 @@ final as (
         on
             with_stage.user_id = team_benchmarks.user_id
             and {{ dbt.date_trunc('month', 'with_stage.triggered_on') }} = team_benchmarks.month
-    left join recommendations as first_recommendation
+    left join payload_recommendations as first_recommendation
         on
-            with_stage.user_id = first_recommendation.entity_id
-            and with_stage.triggered_on = first_recommendation.as_of_date
-            and first_recommendation.rank = 1
-    left join recommendations as second_recommendation
+            with_stage.send_key = first_recommendation.send_key
+            and first_recommendation.payload_rank = 1
+    left join payload_recommendations as second_recommendation
         on
-            with_stage.user_id = second_recommendation.entity_id
-            and with_stage.triggered_on = second_recommendation.as_of_date
-            and second_recommendation.rank = 2
+            with_stage.send_key = second_recommendation.send_key
+            and second_recommendation.payload_rank = 2
     left join week_totals
         on with_stage.send_key = week_totals.send_key
     left join new_badges
