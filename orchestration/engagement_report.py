@@ -17,6 +17,19 @@ where recommendation_1 is not null
 group by all order by 2 desc, 1
 """
 
+# Recommendations in e-mails for something the user (or, for account-level actions, the
+# account) has already done that day. The dbt test assert_no_recommendation_already_done
+# checks the same against the raw metrics on every build.
+RECOMMENDATIONS_ALREADY_DONE = """
+select count(*)
+from email.rpt_email_payloads as payloads
+join intermediate.int_recommendation_rules_daily as rules
+    on rules.user_id = payloads.user_id
+    and rules.metric_date = payloads.triggered_on
+    and rules.recommendation in (payloads.recommendation_1, payloads.recommendation_2)
+where rules.is_done
+"""
+
 # User stage changes undone within 7 days: the stage goes back to the one it left.
 STAGE_REVERSALS = """
 with changes as (
@@ -81,6 +94,7 @@ group by all order by 1
 @dataclass(frozen=True)
 class EngagementReport:
     first_recommendations: list[tuple[str, int, float]]
+    recommendations_already_done: int
     stage_changes: int
     stage_changes_reversed: int
     ladder_end_level_ups: list[tuple[str, str, str, int]]
@@ -96,6 +110,7 @@ def measure_engagement(con: duckdb.DuckDBPyConnection) -> EngagementReport:
     changes, reversed_changes = con.execute(STAGE_REVERSALS).fetchone()
     return EngagementReport(
         first_recommendations=con.execute(FIRST_RECOMMENDATIONS).fetchall(),
+        recommendations_already_done=con.execute(RECOMMENDATIONS_ALREADY_DONE).fetchone()[0],
         stage_changes=changes,
         stage_changes_reversed=reversed_changes,
         ladder_end_level_ups=con.execute(LADDER_END_LEVEL_UPS).fetchall(),

@@ -145,6 +145,7 @@ def _print_engagement(console: Console, con: duckdb.DuckDBPyConnection) -> None:
         for band, is_published in report.bands_published.items()
     )
     console.print(
+        f"Recommendations in e-mails already done: {report.recommendations_already_done:,}\n"
         f"User stage changes undone within 7 days: {report.stage_changes_reversed:,} of "
         f"{report.stage_changes:,} ({report.reversed_pct:.1f}%)\n"
         f"Team comparisons with fewer than min_team_size teammates: "

@@ -9,7 +9,9 @@ import subprocess
 
 import duckdb
 import pytest
+from dagster_dbt import DbtCliResource
 
+from orchestration.dbt.project import flywheel_dbt
 from orchestration.engagement_report import EngagementReport, measure_engagement
 from orchestration.settings import REPO_ROOT
 from tests.pipeline import END_DATE
@@ -24,6 +26,15 @@ def report(demo_pipeline) -> EngagementReport:
 def test_no_recommendation_leads_more_than_40_pct_of_the_emails_that_show_one(report):
     assert len(report.first_recommendations) >= 3
     assert max(pct for _, _, pct in report.first_recommendations) <= 40
+
+
+def test_no_email_recommends_what_is_already_done(report, demo_pipeline, monkeypatch):
+    assert report.recommendations_already_done == 0
+    # and the dbt test that checks it against the raw metrics passes on the demo warehouse
+    monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(demo_pipeline.warehouse))
+    dbt = DbtCliResource(project_dir=flywheel_dbt)
+    check = ["test", "--select", "assert_no_recommendation_already_done"]
+    assert dbt.cli(check, raise_on_error=False).wait().is_successful()
 
 
 def test_at_most_5_pct_of_stage_changes_are_undone_within_7_days(report):
