@@ -8,7 +8,15 @@ team_benchmarks as (
     select * from {{ ref('fct_team_benchmarks') }}
 )
 
-select * from team_benchmarks
+select
+    user_id,
+    month,
+    metric,
+    other_active_users,
+    is_published,
+    team_avg,
+    pct_vs_team_avg
+from team_benchmarks
 where
     is_published <> (other_active_users >= {{ rule('min_team_size') }})
     or (

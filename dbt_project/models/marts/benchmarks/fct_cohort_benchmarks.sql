@@ -87,7 +87,7 @@ cohort_member_bands as (
                 cohort_scopes.cohort_scope = 'all_accounts'
                 or (
                     cohort_scopes.cohort_scope = 'similar_size'
-                    and abs(member_band.sort_order - cohort_scopes.sort_order) <= 1
+                    and abs(cohort_scopes.sort_order - member_band.sort_order) <= 1
                 )
                 or member_band.employee_band = cohort_scopes.employee_band
             )
