@@ -89,7 +89,7 @@ cohort_member_bands as (
                     cohort_scopes.cohort_scope = 'similar_size'
                     and abs(cohort_scopes.sort_order - member_band.sort_order) <= 1
                 )
-                or member_band.employee_band = cohort_scopes.employee_band
+                or cohort_scopes.employee_band = member_band.employee_band
             )
 ),
 
