@@ -1,5 +1,7 @@
 -- One row per user, local calendar month and metric: the user's count against the mean of
--- the OTHER users of the same account who were active that month (null when there is none).
+-- the OTHER users of the same account who were active that month. Published only when there
+-- are at least `min_team_size` of them: a smaller group would let the user read a
+-- colleague's activity (team_avg and pct_vs_team_avg are null below it).
 
 {%- set metrics = ['tasks_completed', 'workflows_completed', 'reports_generated', 'minutes_saved', 'active_days'] %}
 
@@ -44,11 +46,21 @@ others as (
     from team_totals
 ),
 
+published as (
+    select
+        *,
+        other_active_users >= {{ rule('min_team_size') }} as is_published
+    from others
+),
+
 team_averages as (
     select
         *,
-        case when other_active_users > 0 then other_users_value / other_active_users end as team_avg
-    from others
+        case
+            when is_published and other_active_users > 0
+                then other_users_value / other_active_users
+        end as team_avg
+    from published
 ),
 
 final as (
@@ -60,6 +72,7 @@ final as (
         cast(value as {{ type_double() }}) as value,
         is_active_in_month,
         cast(other_active_users as {{ dbt.type_int() }}) as other_active_users,
+        is_published,
         cast(team_avg as {{ type_double() }}) as team_avg,
         cast(
             case when team_avg <> 0 then (value - team_avg) / team_avg * 100 end as {{ type_double() }}

@@ -6,6 +6,9 @@
 -- Trigger-specific inputs are null for the other triggers: the reported week (week_*) for
 -- weekly_report, previous_best for personal_best, onboarding_steps_* for onboarding_stuck,
 -- next_ladder_* for a level_up at the top of its ladder, detail_badge for a badge milestone.
+-- Comparisons: the percentages stay true; *_is_capped says a template must print "more
+-- than max_comparison_ratio× the average" instead (rule max_comparison_pct), and a user
+-- percentile is shown only for the stage the e-mail names.
 
 with
 
@@ -83,6 +86,10 @@ cohort_benchmarks as (
 team_benchmarks as (
     select * from {{ ref('fct_team_benchmarks') }}
     where metric = 'tasks_completed'
+),
+
+user_percentiles as (
+    select * from {{ ref('fct_user_engagement_percentiles') }}
 ),
 
 activity_daily as (
@@ -240,6 +247,16 @@ final as (
         cohort_benchmarks.percentile_rank as account_percentile_rank,
         cohort_benchmarks.is_top_10pct as account_is_top_10pct,
         team_benchmarks.pct_vs_team_avg as user_pct_vs_team_avg,
+        case
+            when cohort_benchmarks.is_published then cohort_benchmarks.cohort_scope
+        end as cohort_scope,
+        cohort_benchmarks.is_top_percent as account_is_top_percent,
+        cohort_benchmarks.pct_vs_cohort_avg > {{ rule('max_comparison_pct') }} as account_vs_cohort_is_capped,
+        team_benchmarks.pct_vs_team_avg > {{ rule('max_comparison_pct') }} as user_vs_team_is_capped,
+        cast(1 + {{ rule('max_comparison_pct') }} / 100.0 as {{ type_double() }}) as max_comparison_ratio,
+        user_percentiles.percentile_rank as user_stage_percentile_rank,
+        user_percentiles.is_top_percent as user_is_top_percent,
+        cast({{ rule('top_percent') }} as integer) as top_percent,
         first_recommendation.recommendation as recommendation_1,
         first_recommendation.est_hours_saved_per_week as recommendation_1_hours_per_week,
         first_recommendation.cta_id as recommendation_1_cta_id,
@@ -299,6 +316,11 @@ final as (
         on
             with_stage.user_id = team_benchmarks.user_id
             and {{ dbt.date_trunc('month', 'with_stage.triggered_on') }} = team_benchmarks.month
+    left join user_percentiles
+        on
+            with_stage.user_id = user_percentiles.user_id
+            and {{ dbt.date_trunc('month', 'with_stage.triggered_on') }} = user_percentiles.month
+            and with_stage.stage = user_percentiles.stage
     left join payload_recommendations as first_recommendation
         on
             with_stage.send_key = first_recommendation.send_key

@@ -1,0 +1,109 @@
+-- One row per user and local calendar month of the user's history: the user's engagement
+-- against every user in the same engagement stage that month. The stage is the user's stage
+-- on the last day of the month they have (fct_engagement_stages, so the current month takes
+-- the stage of as_of_date). The engagement value is the month's core actions: tasks
+-- completed + workflows completed + reports generated (active days tie too often to rank:
+-- they stop at the month's length). A cohort of fewer than `min_cohort_size` users publishes
+-- no rank.
+
+with
+
+user_months as (
+    select * from {{ ref('int_user_activity_monthly') }}
+),
+
+stages as (
+    select * from {{ ref('fct_engagement_stages') }}
+    where entity_type = 'user'
+),
+
+stage_days as (
+    select
+        entity_id as user_id,
+        cast({{ dbt.date_trunc('month', 'as_of_date') }} as date) as month,
+        as_of_date,
+        stage
+    from stages
+),
+
+last_stage_days as (
+    select
+        user_id,
+        month,
+        max(as_of_date) as stage_as_of_date
+    from stage_days
+    group by user_id, month
+),
+
+month_end_stages as (
+    select
+        stage_days.user_id,
+        stage_days.month,
+        stage_days.as_of_date as stage_as_of_date,
+        stage_days.stage
+    from stage_days
+    inner join last_stage_days
+        on
+            stage_days.user_id = last_stage_days.user_id
+            and stage_days.as_of_date = last_stage_days.stage_as_of_date
+),
+
+user_values as (
+    select
+        user_months.user_id,
+        user_months.account_id,
+        user_months.month,
+        month_end_stages.stage,
+        month_end_stages.stage_as_of_date,
+        user_months.active_days,
+        user_months.tasks_completed + user_months.workflows_completed + user_months.reports_generated
+            as engagement_value
+    from user_months
+    inner join month_end_stages
+        on
+            user_months.user_id = month_end_stages.user_id
+            and user_months.month = month_end_stages.month
+),
+
+ranked as (
+    select
+        *,
+        count(*) over cohort as cohort_size,
+        -- ties share the lower rank
+        rank() over cohort_by_value as value_rank,
+        percent_rank() over cohort_by_value as value_percent_rank
+    from user_values
+    window
+        cohort as (partition by month, stage),
+        cohort_by_value as (partition by month, stage order by engagement_value)
+),
+
+published as (
+    select
+        *,
+        cohort_size >= {{ rule('min_cohort_size') }} as is_published
+    from ranked
+),
+
+final as (
+    select
+        cast(user_id as {{ dbt.type_string() }}) as user_id,
+        cast(account_id as {{ dbt.type_string() }}) as account_id,
+        month,
+        cast(stage as {{ dbt.type_string() }}) as stage,
+        stage_as_of_date,
+        cast(active_days as {{ dbt.type_int() }}) as active_days,
+        cast(engagement_value as {{ type_double() }}) as engagement_value,
+        cast(cohort_size as {{ dbt.type_int() }}) as cohort_size,
+        is_published,
+        cast(case when is_published then value_percent_rank * 100 end as {{ type_double() }}) as percentile_rank,
+        -- percentile_rank >= 100 - top_percent, in exact arithmetic on the rank:
+        -- (rank - 1) * 100 >= (100 - top_percent) * (size - 1)
+        case
+            when is_published
+                then (value_rank - 1) * 100 >= (100 - {{ rule('top_percent') }}) * (cohort_size - 1)
+        end as is_top_percent
+    from published
+)
+
+select * from final
