@@ -367,11 +367,45 @@ def test_comparisons_never_shame(settings):
     assert "Your team completed 347 tasks this month." in below.text
     anonymised = rendered(
         "weekly_report",
-        cohort_avg_tasks=None,
+        cohort_scope=None,
         account_pct_vs_cohort_avg=None,
-        account_is_top_10pct=None,
+        account_is_top_percent=None,
     )
-    assert "average company" not in anonymised.text and "top 10%" not in anonymised.text
+    assert "companies of your size" not in anonymised.text
+    assert "Your team completed 347 tasks this month." in anonymised.text
+
+
+def test_comparisons_far_ahead_say_a_multiple_and_name_their_cohort(settings):
+    ahead = rendered(
+        "weekly_report",
+        cohort_scope="similar_size",
+        account_pct_vs_cohort_avg=410.0,
+        account_vs_cohort_is_capped=True,
+        user_pct_vs_team_avg=2657.0,
+        user_vs_team_is_capped=True,
+    )
+    assert "more than 3× the average of companies of a similar size" in ahead.text
+    assert "more than 3× your teammates' average" in ahead.text
+    assert "2,657" not in ahead.text and "410" not in ahead.text
+    everyone = rendered("weekly_report", cohort_scope="all_accounts", locale="fr")
+    assert "moyenne des entreprises qui utilisent le produit" in everyone.text
+
+
+def test_badges_are_celebrated_and_listed(settings):
+    badge = rendered("milestone_reached", detail_badge="power_user", locale="ru")
+    assert badge.subject == "Вы получили значок «Продвинутый пользователь»!"
+    weekly = rendered("weekly_report", new_badges="streak_14,power_user")
+    assert "New badges: 14-day streak, Power User" in weekly.text
+    assert "New badge" not in rendered("weekly_report", new_badges=None).text
+
+
+def test_the_top_of_a_ladder_points_to_the_next_one(settings):
+    top = {"level": "Integrator", "ladder": "onboarding", "next_level": None}
+    onward = rendered("level_up", **top, next_ladder="usage_tier", next_ladder_next_level="Silver")
+    assert "That's the top of the Onboarding ladder. Next: Silver on the Usage ladder." in onward.text
+    assert "highest level there is" not in onward.text
+    last = rendered("level_up", level="Advocate", ladder="mastery", next_level=None)
+    assert "That's the highest level there is." in last.text
 
 
 # --- failing loudly -----------------------------------------------------------------------

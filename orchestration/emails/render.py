@@ -84,10 +84,15 @@ PAYLOAD_COLUMNS = (
     "hours_saved_qtd",
     "work_weeks_saved_qtd",
     "account_tasks_this_month",
-    "cohort_avg_tasks",
     "account_pct_vs_cohort_avg",
-    "account_is_top_10pct",
     "user_pct_vs_team_avg",
+    "cohort_scope",
+    "account_is_top_percent",
+    "account_vs_cohort_is_capped",
+    "user_vs_team_is_capped",
+    "max_comparison_ratio",
+    "user_is_top_percent",
+    "top_percent",
     "recommendation_1",
     "recommendation_1_hours_per_week",
     "recommendation_2",
@@ -102,6 +107,10 @@ PAYLOAD_COLUMNS = (
     "previous_best",
     "onboarding_steps_done",
     "onboarding_steps_required",
+    "detail_badge",
+    "new_badges",
+    "next_ladder",
+    "next_ladder_next_level",
 )
 
 COPY_BLOCKS = ("subject", "preheader", "headline", "lead")
@@ -219,6 +228,8 @@ class Renderer:
                 f"payload {payload.get('send_key')!r} lacks the columns {', '.join(missing)}"
             )
         row = {key: None if _is_null(value) else value for key, value in payload.items()}
+        # a list in a text column (comma-separated keys): a tuple, so partials stay memoized
+        row["new_badges"] = tuple(row["new_badges"].split(",")) if row["new_badges"] else ()
         lang = negotiate_locale(row["locale"])
         try:
             text_template, html_template = self._templates[lang, row["template"]]
