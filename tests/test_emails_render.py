@@ -402,7 +402,8 @@ def test_badges_are_celebrated_and_listed(settings):
 def test_the_top_of_a_ladder_points_to_the_next_one(settings):
     top = {"level": "Integrator", "ladder": "onboarding", "next_level": None}
     onward = rendered("level_up", **top, next_ladder="usage_tier", next_ladder_next_level="Silver")
-    assert "That's the top of the Onboarding ladder. Next: Silver on the Usage ladder." in onward.text
+    pointer = "That's the top of the Onboarding ladder. Next: Silver on the Usage ladder."
+    assert pointer in onward.text
     assert "highest level there is" not in onward.text
     last = rendered("level_up", level="Advocate", ladder="mastery", next_level=None)
     assert "That's the highest level there is." in last.text
