@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     pg_user: str = Field("flywheel", alias="FLYWHEEL_PG_USER")
     pg_password: SecretStr = Field(SecretStr("flywheel"), alias="FLYWHEEL_PG_PASSWORD")
     pg_database: str = Field("flywheel", alias="FLYWHEEL_PG_DATABASE")
+    # The product's address: every call to action links to a path under it.
+    app_url: str = Field("https://app.flywheel.example.com", alias="FLYWHEEL_APP_URL")
     from_email: str = Field("reports@flywheel.example.com", alias="FLYWHEEL_FROM_EMAIL")
     from_name: str = Field("Flywheel", alias="FLYWHEEL_FROM_NAME")
     # {send_key} is replaced by the e-mail's send_key.

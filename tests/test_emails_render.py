@@ -3,10 +3,12 @@ header safety, unsubscribe, at most two recommendations, fallbacks and loud fail
 
 import csv
 import email
+import html
 import re
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 import css_inline
 import pytest
@@ -32,6 +34,7 @@ from orchestration.emails.render import (
     TRIGGER_TEMPLATES,
     PayloadError,
     Renderer,
+    app_link,
     build_environment,
     get_renderer,
     render_email,
@@ -422,7 +425,13 @@ def test_a_payload_missing_a_column_fails(settings):
 def test_undefined_variables_raise():
     env = build_environment("en")
     without_level = {k: v for k, v in payload("level_up").items() if k != "level"}
-    copy = {"headline": "", "lead": "", "greeting": "", "brand": "", "unsubscribe_url": ""}
+    links = {
+        "unsubscribe_url": "",
+        "cta_url": "",
+        "recommendation_1_url": "",
+        "recommendation_2_url": "",
+    }
+    copy = {"headline": "", "lead": "", "greeting": "", "brand": "", **links}
     with pytest.raises(UndefinedError, match="'level' is undefined"):
         env.get_template("level_up.txt").render(without_level, **copy)
     with pytest.raises(UndefinedError):
@@ -502,3 +511,31 @@ def test_templates_do_no_arithmetic():
             tree = env.parse(source)
             found = [type(node).__name__ for node in tree.find_all(ARITHMETIC)]
             assert not found, f"{path.relative_to(TEMPLATES_DIR)} computes: {found}"
+
+
+def test_every_email_has_a_call_to_action_with_utm_parameters(settings):
+    for _, _, sample in SAMPLES:
+        email_ = render_email(sample, settings)
+        links = [
+            url for url in re.findall(r'href="([^"]+)"', email_.html) if "unsubscribe" not in url
+        ]
+        assert links, sample["send_key"]
+        for url in links:
+            query = parse_qs(urlsplit(html.unescape(url)).query)
+            assert url.startswith("https://app.flywheel.example.com/"), url
+            assert query["utm_source"] == ["flywheel"] and query["utm_medium"] == ["email"]
+            assert query["utm_campaign"] == [sample["trigger_type"]]
+            assert query["utm_content"][0] in {
+                sample["cta_id"],
+                sample["recommendation_1_cta_id"],
+                sample["recommendation_2_cta_id"],
+            }
+        assert html.unescape(links[0]) in email_.text  # the plain text carries the button's link
+
+
+def test_a_path_with_its_own_query_keeps_it():
+    url = app_link(Settings(), "/automations/new?template=report", "level_up", "automate_reports")
+    assert url == (
+        "https://app.flywheel.example.com/automations/new?template=report&utm_source=flywheel"
+        "&utm_medium=email&utm_campaign=level_up&utm_content=automate_reports"
+    )

@@ -10,6 +10,7 @@ name, and counts that take each plural form (1, 2, 5, 21).
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,7 +21,7 @@ from jinja2 import Environment, select_autoescape
 
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.render import TRIGGER_TEMPLATES, render_email
-from orchestration.settings import Settings
+from orchestration.settings import REPO_ROOT, Settings
 
 PREVIEW_LOCALES = ("en", "fr", "ru", "de")  # de: not supported, rendered in English
 
@@ -40,6 +41,8 @@ BASE_PAYLOAD: dict[str, Any] = {
     "template": None,
     "triggered_on": dt.date(2026, 3, 2),
     "priority": 50,
+    "cta_id": None,  # per trigger type, from seed trigger_priorities (sample_payloads)
+    "cta_path": None,
     "detail_metric": None,
     "detail_value": None,
     "stage": "optimize",
@@ -601,14 +604,26 @@ class Preview:
         return f"{self.template}--{self.scenario}--{self.locale}"
 
 
+def trigger_calls_to_action() -> dict[str, dict[str, str]]:
+    """cta_id and cta_path per trigger type, as seed trigger_priorities gives the payloads."""
+    seed = REPO_ROOT / "dbt_project" / "seeds" / "trigger_priorities.csv"
+    with seed.open(encoding="utf-8", newline="") as rows:
+        return {
+            row["trigger_type"]: {"cta_id": row["cta_id"], "cta_path": row["cta_path"]}
+            for row in csv.DictReader(rows)
+        }
+
+
 def sample_payloads() -> list[tuple[str, str, dict[str, Any]]]:
     """(scenario, description, payload) for every template and scenario, in English."""
     samples = []
+    calls_to_action = trigger_calls_to_action()
     for template in TRIGGER_TEMPLATES:
         for scenario, description, overrides in SCENARIOS[template]:
             payload = {
                 **BASE_PAYLOAD,
                 **overrides,
+                **calls_to_action[template],
                 "template": template,
                 "trigger_type": template,
                 "send_key": f"usr_preview:{template}:{scenario}",

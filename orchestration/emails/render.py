@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache, lru_cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from jinja2 import (
     Environment,
@@ -66,6 +66,8 @@ PAYLOAD_COLUMNS = (
     "trigger_type",
     "template",
     "triggered_on",
+    "cta_id",
+    "cta_path",
     "detail_metric",
     "detail_value",
     "stage",
@@ -95,8 +97,12 @@ PAYLOAD_COLUMNS = (
     "top_percent",
     "recommendation_1",
     "recommendation_1_hours_per_week",
+    "recommendation_1_cta_id",
+    "recommendation_1_app_path",
     "recommendation_2",
     "recommendation_2_hours_per_week",
+    "recommendation_2_cta_id",
+    "recommendation_2_app_path",
     "week_start",
     "week_end",
     "week_active_days",
@@ -136,6 +142,23 @@ def one_line(value: str) -> str:
 
 def unsubscribe_url(settings: Settings, send_key: str) -> str:
     return settings.unsubscribe_url.replace("{send_key}", quote(send_key, safe=""))
+
+
+def app_link(settings: Settings, path: str, campaign: str, content: str) -> str:
+    """A link into the product: FLYWHEEL_APP_URL + `path` (its own query kept), with the UTM
+    parameters that attribute a click to its e-mail (campaign = trigger type) and to its call
+    to action (content = the CTA id)."""
+    base = urlsplit(settings.app_url.rstrip("/") + path)
+    utm = urlencode(
+        {
+            "utm_source": "flywheel",
+            "utm_medium": "email",
+            "utm_campaign": campaign,
+            "utm_content": content,
+        }
+    )
+    query = f"{base.query}&{utm}" if base.query else utm
+    return urlunsplit(base._replace(query=query))
 
 
 def _is_null(value: Any) -> bool:
@@ -238,11 +261,24 @@ class Renderer:
                 f"payload {row['send_key']!r}: no e-mail template {row['template']!r}"
             ) from None
         url = unsubscribe_url(settings, row["send_key"])
+        campaign = row["trigger_type"]
         context = {
             **row,
             "lang": lang,
             "brand": settings.from_name,
             "unsubscribe_url": url,
+            "cta_url": app_link(settings, row["cta_path"], campaign, row["cta_id"]),
+            **{
+                f"recommendation_{rank}_url": app_link(
+                    settings,
+                    row[f"recommendation_{rank}_app_path"],
+                    campaign,
+                    row[f"recommendation_{rank}_cta_id"],
+                )
+                if row[f"recommendation_{rank}"] is not None
+                else None
+                for rank in (1, 2)
+            },
         }
 
         # The copy first (blocks of the .txt template), then both formats around it.

@@ -21,6 +21,10 @@ badges as (
     select * from {{ ref('fct_badges') }}
 ),
 
+trigger_priorities as (
+    select * from {{ ref('trigger_priorities') }}
+),
+
 stage_order as (
     select * from {{ ref('engagement_stages') }}
 ),
@@ -220,6 +224,9 @@ final as (
         with_stage.trigger_type as template,
         with_stage.triggered_on,
         with_stage.priority,
+        -- the e-mail's primary call to action (seed trigger_priorities)
+        trigger_priorities.cta_id,
+        trigger_priorities.cta_path,
         with_stage.detail_metric,
         with_stage.detail_value,
         with_stage.stage,
@@ -293,6 +300,8 @@ final as (
     from with_stage
     inner join users
         on with_stage.user_id = users.user_id
+    inner join trigger_priorities
+        on with_stage.trigger_type = trigger_priorities.trigger_type
     inner join accounts
         on users.account_id = accounts.account_id
     inner join user_metrics
