@@ -50,8 +50,9 @@ RAW_TABLES: dict[str, RawTable] = {
         RawTable(
             "email_events",
             ("sg_event_id", "sg_message_id", "email", "event", "timestamp"),
-            # A custom arg: events of messages Flywheel did not send have none.
-            optional_columns=("send_key",),
+            # send_key: a custom arg (events of messages Flywheel did not send have none);
+            # url: the link a click event followed (its utm_content names the call to action).
+            optional_columns=("send_key", "url"),
         ),
         RawTable("unsubscribes", ("email", "unsubscribed_at"), optional_columns=("group",)),
     )

@@ -15,6 +15,9 @@ final as (
         email,
         event_type,
         event_at,
+        url,
+        -- the call to action a click followed: the utm_content of Flywheel's links
+        {{ url_query_parameter('url', 'utm_content') }} as cta_id,
         source_file,
         source_row,
         loaded_at

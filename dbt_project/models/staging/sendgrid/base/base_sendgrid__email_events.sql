@@ -19,11 +19,12 @@ typed as (
         lower({{ clean_text('event') }}) as event_type,
         {{ try_parse_epoch_seconds_utc(adapter.quote('timestamp')) }} as event_at,
         {{ clean_text('send_key') }} as send_key,
+        {{ clean_text('url') }} as url,
         _source_file as source_file,
         _source_row as source_row,
         _loaded_at as loaded_at,
         {{ json_object_from_columns([
-            'sg_event_id', 'sg_message_id', 'email', 'event', 'timestamp', 'send_key',
+            'sg_event_id', 'sg_message_id', 'email', 'event', 'timestamp', 'send_key', 'url',
         ]) }} as raw_payload
     from source
 ),
@@ -67,6 +68,7 @@ final as (
         event_type,
         event_at,
         send_key,
+        url,
         source_file,
         source_row,
         loaded_at,
