@@ -152,10 +152,12 @@ def test_weekly_report_shows_the_reported_week():
     assert "THIS MONTH SO FAR" not in en and "45 tasks" not in en
     fr = rendered("weekly_report", "fr", **week).text
     assert "SEMAINE DERNIÈRE\xa0: 23 FÉVRIER 2026 – 1 MARS 2026" in fr
-    assert "* 1,5 heure gagnée cette semaine-là" in fr  # CLDR: fr "one" covers 0 ≤ n < 2
+    assert "* 1,5\xa0heure de temps gagné cette semaine-là" in fr  # CLDR: fr "one": 0 ≤ n < 2
     ru = rendered("weekly_report", "ru", **{**week, "week_tasks": 22, "week_hours_saved": 5.0})
     assert "Прошлая неделя: 23 февраля 2026\u202fг. – 1 марта 2026\u202fг." in ru.html
     assert "* 22 задачи" in ru.text and "* 5 часов сэкономлено за неделю" in ru.text
+    short = rendered("weekly_report", "ru", **{**week, "week_hours_saved": 0.4}).text
+    assert "* 24 минуты сэкономлено за неделю" in short  # under an hour: minutes
     without_week = {k: None for k in ("week_start", "week_end", *week)}
     assert "* 45 tasks" in rendered("weekly_report", **without_week).text  # month to date
 
@@ -164,8 +166,8 @@ def test_weekly_report_shows_the_reported_week():
     ("locale", "expected"),
     [
         ("en", "Saves about 1.5 hours a week"),
-        ("fr", "Environ 1,5 heure gagnée par semaine"),  # CLDR: fr "one" covers 0 ≤ n < 2
-        ("ru", "Сэкономит примерно 1,5 часа в неделю"),  # fractions take the genitive singular
+        ("fr", "Vous fait gagner environ 1,5\xa0heure par semaine"),  # fr "one": 0 ≤ n < 2
+        ("ru", "Экономит примерно 1,5 часа в неделю"),  # fractions take the genitive singular
     ],
 )
 def test_fractions_take_the_right_plural_form(locale, expected):

@@ -8,6 +8,7 @@ binary `.mo` artefact is committed. `email_templates/README.md` has the extracti
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache, lru_cache
 from io import BytesIO
@@ -20,6 +21,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
+from babel.units import format_unit
 
 from orchestration.settings import REPO_ROOT
 
@@ -97,6 +99,11 @@ class Formatter:
             value = value.date()
         return format_date(value, format=format, locale=self.locale)
 
+    def duration(self, hours: Any) -> str:
+        """A time saved, in words: `1.5` → `1.5 hours` / `1,5 heure` / `1,5 часа`; under an hour
+        in whole minutes (rounded up, so never `0`): `0.4` → `24 minutes`."""
+        return _format_duration(self.lang, _quantize(hours, 3))
+
     def plural_n(self, value: Any, digits: int = 0) -> int:
         """The count that picks the plural form of `value` as shown with `digits` decimals."""
         shown = _quantize(value, digits)
@@ -116,6 +123,7 @@ class Formatter:
             "percent": self.percent,
             "date": self.date,
             "plural_n": self.plural_n,
+            "duration": self.duration,
             "text_bar": self.text_bar,
         }
 
@@ -126,6 +134,17 @@ def _format_number(lang: str, value: Any, digits: int) -> str:
     return format_decimal(
         _quantize(value, digits), format=_decimal_pattern(digits), locale=Locale.parse(lang)
     )
+
+
+@lru_cache(maxsize=4096)
+def _format_duration(lang: str, hours: Decimal) -> str:
+    if hours < 1:
+        minutes = max(1, math.ceil(hours * 60))
+        return format_unit(minutes, "duration-minute", length="long", locale=lang)
+    shown = _quantize(hours, 1)
+    # a whole number takes its own plural form (ru: 5 часов), a fraction the fraction's
+    shown = int(shown) if shown == shown.to_integral_value() else shown
+    return format_unit(shown, "duration-hour", length="long", format="#,##0.#", locale=lang)
 
 
 @lru_cache(maxsize=4096)

@@ -40,6 +40,17 @@ expand_stages as (
     where entity_type = 'user' and stage = 'expand'
 ),
 
+user_accounts as (
+    select * from {{ ref('stg_product__users') }}
+),
+
+valuable_account_days as (
+    select * from {{ ref('int_entity_metrics_daily') }}
+    where
+        entity_type = 'account'
+        and hours_saved_28d >= {{ rule('expansion_min_team_hours_28d') }}
+),
+
 streak_milestones as (
     select * from {{ ref('streak_milestones') }}
 ),
@@ -231,8 +242,9 @@ weekly_report as (
 ),
 
 -- the first day of a quarter on which a user in stage expand has reached the mastery ladder
--- (Champion: real time saved of their own): only a user who has proved the value they
--- would invite colleagues to
+-- (Champion: real time saved of their own) and their team's value is real (at least
+-- expansion_min_team_hours_28d hours saved by the account in 28 days): only a user who has
+-- proved the value they would invite colleagues to
 expansion_days as (
     select
         mastery_levels.entity_id as user_id,
@@ -249,6 +261,12 @@ expansion_days as (
         on
             mastery_levels.entity_id = expand_stages.entity_id
             and mastery_levels.as_of_date = expand_stages.as_of_date
+    inner join user_accounts
+        on mastery_levels.entity_id = user_accounts.user_id
+    inner join valuable_account_days
+        on
+            user_accounts.account_id = valuable_account_days.entity_id
+            and mastery_levels.as_of_date = valuable_account_days.metric_date
     where mastery_levels.highest_level_rank_ever >= 1
 ),
 

@@ -41,6 +41,11 @@ user_metrics as (
     select * from {{ ref('int_user_metrics_daily') }}
 ),
 
+account_metrics as (
+    select * from {{ ref('int_entity_metrics_daily') }}
+    where entity_type = 'account'
+),
+
 time_saved as (
     select * from {{ ref('fct_time_saved') }}
 ),
@@ -233,22 +238,35 @@ final as (
         with_stage.ladder,
         levels.level,
         levels.next_level,
-        levels.progress_pct,
-        levels.remaining_to_next,
+        -- numbers that never embarrass: no 0% bar (null: the e-mail shows the next step
+        -- alone), never 100% before the level is reached
+        case
+            when levels.next_level is null then levels.progress_pct
+            when floor(levels.progress_pct) >= 1 then least(floor(levels.progress_pct), 99)
+        end as progress_pct,
+        -- never "0 more": counts rounded up to whole ones, hours to a tenth (under an hour the
+        -- e-mail says minutes)
+        case
+            when levels.next_requirement = 'hours saved in 28 days'
+                then ceil(levels.remaining_to_next * 10) / 10.0
+            else ceil(levels.remaining_to_next)
+        end as remaining_to_next,
         levels.next_requirement,
         user_metrics.current_streak_days,
         user_metrics.longest_streak_days,
         user_metrics.active_days_7d,
         user_metrics.active_days_28d,
-        user_metrics.tasks_mtd,
-        user_metrics.workflows_mtd,
-        user_metrics.reports_mtd,
-        time_saved.hours_saved_7d,
-        time_saved.hours_saved_28d,
-        time_saved.hours_saved_qtd,
+        -- counts that are zero and times under 3 minutes are null: the e-mail shows no zero
+        -- tile
+        nullif(user_metrics.tasks_mtd, 0) as tasks_mtd,
+        nullif(user_metrics.workflows_mtd, 0) as workflows_mtd,
+        nullif(user_metrics.reports_mtd, 0) as reports_mtd,
+        case when time_saved.hours_saved_7d >= 0.05 then time_saved.hours_saved_7d end as hours_saved_7d,
+        case when time_saved.hours_saved_28d >= 0.05 then time_saved.hours_saved_28d end as hours_saved_28d,
+        case when time_saved.hours_saved_qtd >= 0.05 then time_saved.hours_saved_qtd end as hours_saved_qtd,
         time_saved.work_weeks_saved_qtd,
         accounts.employee_band,
-        cohort_benchmarks.value as account_tasks_this_month,
+        nullif(cohort_benchmarks.value, 0) as account_tasks_this_month,
         cohort_benchmarks.cohort_avg as cohort_avg_tasks,
         cohort_benchmarks.pct_vs_cohort_avg as account_pct_vs_cohort_avg,
         cohort_benchmarks.percentile_rank as account_percentile_rank,
@@ -275,10 +293,10 @@ final as (
         week_totals.week_start,
         week_totals.week_end,
         week_totals.week_active_days,
-        week_totals.week_tasks,
-        week_totals.week_workflows,
-        week_totals.week_reports,
-        week_totals.week_hours_saved,
+        nullif(week_totals.week_tasks, 0) as week_tasks,
+        nullif(week_totals.week_workflows, 0) as week_workflows,
+        nullif(week_totals.week_reports, 0) as week_reports,
+        case when week_totals.week_hours_saved >= 0.05 then week_totals.week_hours_saved end as week_hours_saved,
         personal_bests.previous_best,
         case
             when with_stage.trigger_type = 'onboarding_stuck'
@@ -290,6 +308,10 @@ final as (
         end as onboarding_steps_required,
         with_stage.detail_badge,
         new_badges.new_badges,
+        -- expansion_invite leads with the team's value
+        case
+            when with_stage.trigger_type = 'expansion_invite' then account_metrics.hours_saved_28d
+        end as team_hours_saved_28d,
         -- at the top of a ladder, the way on: the next stage's ladder and the user's next
         -- level there (null past the last ladder, or when it is topped too)
         case when levels.level is not null and levels.next_level is null then next_ladders.next_ladder end
@@ -342,6 +364,10 @@ final as (
         on with_stage.send_key = week_totals.send_key
     left join new_badges
         on with_stage.send_key = new_badges.send_key
+    left join account_metrics
+        on
+            users.account_id = account_metrics.entity_id
+            and with_stage.triggered_on = account_metrics.metric_date
     left join next_ladders
         on with_stage.ladder = next_ladders.ladder
     left join next_ladder_levels
