@@ -228,7 +228,9 @@ def ensure_raw_schema(target: "duckdb.DuckDBPyConnection | RawWriter") -> None:
         writer.execute(f"create table if not exists raw.{table.name} ({columns}, {_METADATA_DDL})")
         # a warehouse created before an optional column was added to the contract
         for column in table.optional_columns:
-            writer.execute(f'alter table raw.{table.name} add column if not exists "{column}" varchar')
+            writer.execute(
+                f'alter table raw.{table.name} add column if not exists "{column}" varchar'
+            )
     writer.execute(_LEDGER_DDL)
 
 
