@@ -4,8 +4,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
-from orchestration.settings import get_settings
+from orchestration.settings import Settings, get_settings
+
+
+def checked_settings() -> Settings:
+    """The settings, or a clean error naming what is missing (never the values)."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        problems = "\n".join(
+            f"- {problem['msg'].removeprefix('Value error, ')}" for problem in error.errors()
+        )
+        raise click.ClickException(f"Invalid configuration:\n{problems}") from None
 
 
 @click.group()
@@ -60,7 +72,7 @@ def generate(
     """Write deterministic demo data in the raw input contract."""
     from orchestration.demo_data import generate as generate_raw
 
-    target = out_dir or get_settings().raw_dir
+    target = out_dir or checked_settings().raw_dir
     summary = generate_raw(
         target,
         seed=seed,
@@ -82,7 +94,7 @@ def load() -> None:
     from orchestration.ingestion.loader import load_raw_directory, postgres_raw_writer
     from orchestration.resources import Warehouse
 
-    settings = get_settings()
+    settings = checked_settings()
     if settings.dbt_target == "postgres":
         with postgres_raw_writer(**settings.postgres_connect_args()) as writer:
             loads, errors = load_raw_directory(writer, settings.raw_dir)
@@ -112,6 +124,7 @@ def run(as_of: datetime | None) -> None:
     (weekly reports included, from the Sunday that ends a week)."""
     from orchestration.dbt.project import prepare_manifest
 
+    checked_settings()  # before anything runs: e.g. SendGrid without a postal address
     day = as_of.date() if as_of else datetime.now(UTC).date() - timedelta(days=1)
     prepare_manifest()
     from orchestration.runner import run_day
@@ -136,7 +149,7 @@ def webhook(host: str, port: int) -> None:
 
     from orchestration.feedback.server import serve
 
-    settings = get_settings()
+    settings = checked_settings()
     if not settings.sendgrid_webhook_public_key:
         raise click.ClickException(
             "Set SENDGRID_WEBHOOK_PUBLIC_KEY: unsigned webhook requests are never accepted."
@@ -168,5 +181,5 @@ def preview(out_dir: Path | None) -> None:
     from orchestration.emails.preview import build_previews
     from orchestration.settings import REPO_ROOT
 
-    index = build_previews(out_dir or REPO_ROOT / "previews", get_settings())
+    index = build_previews(out_dir or REPO_ROOT / "previews", checked_settings())
     click.echo(f"Wrote the e-mail previews; open {index.resolve().as_uri()}")
