@@ -140,12 +140,16 @@ def run(as_of: datetime | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8025, show_default=True, type=int, help="Port to listen on.")
 def webhook(host: str, port: int) -> None:
-    """Receive SendGrid's signed Event Webhook and write raw email_events files.
+    """Receive SendGrid's signed Event Webhook and write raw email_events files; serve the
+    unsubscribe page (the path of FLYWHEEL_UNSUBSCRIBE_URL) and write raw unsubscribes files.
 
     Needs SENDGRID_WEBHOOK_PUBLIC_KEY (the verification key of SendGrid's signed Event
-    Webhook). Files land in FLYWHEEL_RAW_DIR/email_events/webhook/; the next run loads them.
+    Webhook) and, for real e-mails, FLYWHEEL_SECRET_KEY (the key the unsubscribe links are
+    signed with). Files land in FLYWHEEL_RAW_DIR/email_events/webhook/ and
+    FLYWHEEL_RAW_DIR/unsubscribes/web/; the next run loads them.
     """
     import logging
+    from urllib.parse import urlsplit
 
     from orchestration.feedback.server import serve
 
@@ -155,12 +159,20 @@ def webhook(host: str, port: int) -> None:
             "Set SENDGRID_WEBHOOK_PUBLIC_KEY: unsigned webhook requests are never accepted."
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if settings.secret_key is None:
+        logging.getLogger(__name__).warning(
+            "FLYWHEEL_SECRET_KEY is not set: unsubscribe links are checked with the public "
+            "development key, which is only for the outbox demo"
+        )
     try:
         serve(
             host,
             port,
             raw_dir=settings.raw_dir,
             public_key=settings.sendgrid_webhook_public_key,
+            unsubscribe_secret=settings.unsubscribe_secret(),
+            unsubscribe_path=urlsplit(settings.unsubscribe_url).path or "/",
+            brand=settings.from_name,
         )
     except ValueError as error:  # a public key that is not one
         raise click.ClickException(str(error)) from error
