@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         if not url.isascii() or urlsplit(url).scheme not in ("https", "http"):
             raise ValueError("FLYWHEEL_UNSUBSCRIBE_URL must be an ASCII http(s) URL")
         from orchestration.emails.groups import email_groups
+        from orchestration.emails.sending.headers import InvalidMessage, checked_address
+
+        if self.reply_to:
+            try:
+                checked_address(self.reply_to)
+            except InvalidMessage as error:
+                raise ValueError(f"FLYWHEEL_REPLY_TO: {error}") from None
 
         unknown = sorted(set(self.sendgrid_asm_groups) - set(email_groups()))
         if unknown:

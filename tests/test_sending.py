@@ -526,6 +526,7 @@ def test_sendgrid_settings_need_a_postal_address_and_a_secret_key(missing):
         ({"FLYWHEEL_UNSUBSCRIBE_URL": "https://x.example.com/u"}, "{token}"),
         ({"SENDGRID_ASM_GROUPS": "newsletters=3"}, "unknown e-mail groups"),
         ({"SENDGRID_ASM_GROUPS": "tips"}, "group=id"),
+        ({"FLYWHEEL_REPLY_TO": "help@"}, "FLYWHEEL_REPLY_TO"),
     ],
 )
 def test_settings_refuse_unsafe_compliance_values(overrides, reason):
