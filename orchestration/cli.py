@@ -4,8 +4,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
-from orchestration.settings import get_settings
+from orchestration.settings import Settings, get_settings
+
+
+def checked_settings() -> Settings:
+    """The settings, or a clean error naming what is missing (never the values)."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        problems = "\n".join(
+            f"- {problem['msg'].removeprefix('Value error, ')}" for problem in error.errors()
+        )
+        raise click.ClickException(f"Invalid configuration:\n{problems}") from None
 
 
 @click.group()
@@ -60,7 +72,7 @@ def generate(
     """Write deterministic demo data in the raw input contract."""
     from orchestration.demo_data import generate as generate_raw
 
-    target = out_dir or get_settings().raw_dir
+    target = out_dir or checked_settings().raw_dir
     summary = generate_raw(
         target,
         seed=seed,
@@ -82,7 +94,7 @@ def load() -> None:
     from orchestration.ingestion.loader import load_raw_directory, postgres_raw_writer
     from orchestration.resources import Warehouse
 
-    settings = get_settings()
+    settings = checked_settings()
     if settings.dbt_target == "postgres":
         with postgres_raw_writer(**settings.postgres_connect_args()) as writer:
             loads, errors = load_raw_directory(writer, settings.raw_dir)
@@ -112,6 +124,7 @@ def run(as_of: datetime | None) -> None:
     (weekly reports included, from the Sunday that ends a week)."""
     from orchestration.dbt.project import prepare_manifest
 
+    checked_settings()  # before anything runs: e.g. SendGrid without a postal address
     day = as_of.date() if as_of else datetime.now(UTC).date() - timedelta(days=1)
     prepare_manifest()
     from orchestration.runner import run_day
@@ -127,27 +140,39 @@ def run(as_of: datetime | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8025, show_default=True, type=int, help="Port to listen on.")
 def webhook(host: str, port: int) -> None:
-    """Receive SendGrid's signed Event Webhook and write raw email_events files.
+    """Receive SendGrid's signed Event Webhook and write raw email_events files; serve the
+    unsubscribe page (the path of FLYWHEEL_UNSUBSCRIBE_URL) and write raw unsubscribes files.
 
     Needs SENDGRID_WEBHOOK_PUBLIC_KEY (the verification key of SendGrid's signed Event
-    Webhook). Files land in FLYWHEEL_RAW_DIR/email_events/webhook/; the next run loads them.
+    Webhook) and, for real e-mails, FLYWHEEL_SECRET_KEY (the key the unsubscribe links are
+    signed with). Files land in FLYWHEEL_RAW_DIR/email_events/webhook/ and
+    FLYWHEEL_RAW_DIR/unsubscribes/web/; the next run loads them.
     """
     import logging
+    from urllib.parse import urlsplit
 
     from orchestration.feedback.server import serve
 
-    settings = get_settings()
+    settings = checked_settings()
     if not settings.sendgrid_webhook_public_key:
         raise click.ClickException(
             "Set SENDGRID_WEBHOOK_PUBLIC_KEY: unsigned webhook requests are never accepted."
         )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if settings.secret_key is None:
+        logging.getLogger(__name__).warning(
+            "FLYWHEEL_SECRET_KEY is not set: unsubscribe links are checked with the public "
+            "development key, which is only for the outbox demo"
+        )
     try:
         serve(
             host,
             port,
             raw_dir=settings.raw_dir,
             public_key=settings.sendgrid_webhook_public_key,
+            unsubscribe_secret=settings.unsubscribe_secret(),
+            unsubscribe_path=urlsplit(settings.unsubscribe_url).path or "/",
+            brand=settings.from_name,
         )
     except ValueError as error:  # a public key that is not one
         raise click.ClickException(str(error)) from error
@@ -168,5 +193,5 @@ def preview(out_dir: Path | None) -> None:
     from orchestration.emails.preview import build_previews
     from orchestration.settings import REPO_ROOT
 
-    index = build_previews(out_dir or REPO_ROOT / "previews", get_settings())
+    index = build_previews(out_dir or REPO_ROOT / "previews", checked_settings())
     click.echo(f"Wrote the e-mail previews; open {index.resolve().as_uri()}")

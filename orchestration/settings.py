@@ -1,21 +1,35 @@
 """Flywheel's configuration: one settings object, read once from the environment and `.env`."""
 
+import json
 import os
 import shutil
 import sys
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# Used when FLYWHEEL_POSTAL_ADDRESS is not set and the outbox backend is in use (demo, tests):
+# clearly not a real address. SendGrid runs refuse to start without a real one.
+DEMO_POSTAL_ADDRESS = "Flywheel · 1 Example Street, Springfield (demo address)"
+# The unsubscribe tokens' key when FLYWHEEL_SECRET_KEY is not set and the backend is the
+# outbox. It is public (it is in this file), so anyone can make tokens with it: never use it
+# for real e-mails. SendGrid runs refuse to start without FLYWHEEL_SECRET_KEY.
+DEV_SECRET_KEY = "flywheel-development-key-public-never-use-for-real-e-mails"
+MIN_SECRET_KEY_CHARS = 32
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a validation error must never print the API or secret key.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     raw_dir: Path = Field(REPO_ROOT / "data" / "raw", alias="FLYWHEEL_RAW_DIR")
     warehouse: Path = Field(REPO_ROOT / "warehouse" / "flywheel.duckdb", alias="FLYWHEEL_WAREHOUSE")
@@ -34,12 +48,21 @@ class Settings(BaseSettings):
     app_url: str = Field("https://app.flywheel.example.com", alias="FLYWHEEL_APP_URL")
     from_email: str = Field("reports@flywheel.example.com", alias="FLYWHEEL_FROM_EMAIL")
     from_name: str = Field("Flywheel", alias="FLYWHEEL_FROM_NAME")
-    # {send_key} is replaced by the e-mail's send_key.
+    reply_to: str | None = Field(None, alias="FLYWHEEL_REPLY_TO")
+    # {token} is replaced by the e-mail's signed unsubscribe token (docs/unsubscribe.md).
     unsubscribe_url: str = Field(
-        "https://flywheel.example.com/unsubscribe?key={send_key}", alias="FLYWHEEL_UNSUBSCRIBE_URL"
+        "https://flywheel.example.com/unsubscribe?token={token}", alias="FLYWHEEL_UNSUBSCRIBE_URL"
     )
+    # The sender's postal address, in every e-mail's footer (required with SendGrid).
+    postal_address: str | None = Field(None, alias="FLYWHEEL_POSTAL_ADDRESS")
+    # Signs the unsubscribe tokens (required with SendGrid).
+    secret_key: SecretStr | None = Field(None, alias="FLYWHEEL_SECRET_KEY")
     sendgrid_sandbox: bool = Field(False, alias="SENDGRID_SANDBOX_MODE")
     sendgrid_asm_group_id: int | None = Field(None, alias="SENDGRID_ASM_GROUP_ID")
+    # E-mail group -> SendGrid unsubscribe group id: JSON or "group=id,group=id".
+    sendgrid_asm_groups: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict, alias="SENDGRID_ASM_GROUPS"
+    )
     sendgrid_webhook_public_key: str | None = Field(None, alias="SENDGRID_WEBHOOK_PUBLIC_KEY")
     # Triggers up to this many days old are still sent; older ones never are.
     send_grace_days: int = Field(1, alias="FLYWHEEL_SEND_GRACE_DAYS")
@@ -47,6 +70,79 @@ class Settings(BaseSettings):
     history_start: date = Field(date(2025, 1, 1), alias="FLYWHEEL_HISTORY_START")
     # The local hour (0-23) the weekly report goes out on Monday, in each user's time zone.
     weekly_report_hour: int = Field(8, ge=0, le=23, alias="FLYWHEEL_WEEKLY_REPORT_HOUR")
+
+    @field_validator("sendgrid_asm_groups", mode="before")
+    @classmethod
+    def _parse_asm_groups(cls, value: Any) -> Any:
+        """`{"tips": 123}` as JSON, or `tips=123,reports=456`."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return {}
+        if text.startswith("{"):
+            return json.loads(text)
+        pairs = [pair.partition("=") for pair in text.split(",") if pair.strip()]
+        if any(not sep for _, sep, _ in pairs):
+            raise ValueError("SENDGRID_ASM_GROUPS: expected JSON or group=id,group=id")
+        return {name.strip(): group_id.strip() for name, _, group_id in pairs}
+
+    @model_validator(mode="after")
+    def _check_compliance_settings(self) -> "Settings":
+        url = self.unsubscribe_url
+        if "{token}" not in url or "{send_key}" in url:
+            raise ValueError(
+                "FLYWHEEL_UNSUBSCRIBE_URL must contain {token} (the signed unsubscribe token) "
+                "and no {send_key}"
+            )
+        if not url.isascii() or urlsplit(url).scheme not in ("https", "http"):
+            raise ValueError("FLYWHEEL_UNSUBSCRIBE_URL must be an ASCII http(s) URL")
+        from orchestration.emails.groups import email_groups
+        from orchestration.emails.sending.headers import InvalidMessage, checked_address
+
+        if self.reply_to:
+            try:
+                checked_address(self.reply_to)
+            except InvalidMessage as error:
+                raise ValueError(f"FLYWHEEL_REPLY_TO: {error}") from None
+
+        unknown = sorted(set(self.sendgrid_asm_groups) - set(email_groups()))
+        if unknown:
+            raise ValueError(
+                f"SENDGRID_ASM_GROUPS names unknown e-mail groups {unknown}; the groups are "
+                f"{', '.join(email_groups())} (seed trigger_priorities.csv)"
+            )
+        secret = self.secret_key.get_secret_value() if self.secret_key else None
+        if secret is not None and len(secret) < MIN_SECRET_KEY_CHARS:
+            raise ValueError(
+                f"FLYWHEEL_SECRET_KEY must be at least {MIN_SECRET_KEY_CHARS} characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if self.email_backend == "sendgrid":
+            missing = [
+                name
+                for name, value in (
+                    ("FLYWHEEL_POSTAL_ADDRESS", (self.postal_address or "").strip()),
+                    ("FLYWHEEL_SECRET_KEY", self.secret_key),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"FLYWHEEL_EMAIL_BACKEND=sendgrid needs {' and '.join(missing)}: every "
+                    "e-mail shows the sender's postal address in its footer and carries an "
+                    "unsubscribe link signed with the secret key (docs/unsubscribe.md)"
+                )
+        return self
+
+    def footer_postal_address(self) -> str:
+        """FLYWHEEL_POSTAL_ADDRESS, or the demo address (outbox only: see the validator)."""
+        return (self.postal_address or "").strip() or DEMO_POSTAL_ADDRESS
+
+    def unsubscribe_secret(self) -> bytes:
+        """FLYWHEEL_SECRET_KEY, or the public development key (outbox only)."""
+        key = self.secret_key.get_secret_value() if self.secret_key else DEV_SECRET_KEY
+        return key.encode("utf-8")
 
     def postgres_connect_args(self) -> dict:
         return {

@@ -1,6 +1,7 @@
 """E-mail rendering: languages and plural forms, formatting, complete catalogs, escaping,
 header safety, unsubscribe, at most two recommendations, fallbacks and loud failures."""
 
+import base64
 import csv
 import email
 import html
@@ -8,7 +9,7 @@ import re
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import css_inline
 import pytest
@@ -19,6 +20,7 @@ from babel.messages.pofile import read_po
 from jinja2 import TemplateRuntimeError, UndefinedError, nodes
 from markupsafe import escape
 
+from orchestration.emails.groups import email_group
 from orchestration.emails.i18n import (
     BABEL_CFG,
     SUPPORTED_LOCALES,
@@ -40,7 +42,13 @@ from orchestration.emails.render import (
     render_email,
     unsubscribe_url,
 )
-from orchestration.settings import REPO_ROOT, Settings
+from orchestration.emails.unsubscribe_token import (
+    InvalidToken,
+    UnsubscribeTarget,
+    make_token,
+    read_token,
+)
+from orchestration.settings import DEMO_POSTAL_ADDRESS, REPO_ROOT, Settings
 
 SEEDS = REPO_ROOT / "dbt_project" / "seeds"
 MODELS_YML = REPO_ROOT / "dbt_project" / "models" / "marts" / "email" / "_email__models.yml"
@@ -336,15 +344,95 @@ def test_no_input_can_add_a_header(separator, settings):
 
 
 def test_unsubscribe_link_and_headers(settings):
+    secret = settings.unsubscribe_secret()
     for locale in PREVIEW_LOCALES:
         for template in TRIGGER_TEMPLATES:
-            email_ = render_email(payload(template, locale), settings)
-            url = unsubscribe_url(settings, email_.send_key)
-            assert url.endswith("usr_preview%3A" + template + "%3Aa")
+            sample = payload(template, locale)
+            email_ = render_email(sample, settings)
+            url = email_.headers["List-Unsubscribe"].removeprefix("<").removesuffix(">")
             assert f'href="{url}"' in email_.html
             assert url in email_.text
-            assert email_.headers["List-Unsubscribe"] == f"<{url}>"
             assert email_.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+            # nothing about the recipient in clear: no address, user id or send key
+            user_id = email_.send_key.split(":")[0]
+            for clear in (email_.to_email, quote(email_.to_email), user_id, email_.send_key):
+                assert clear not in url
+            token = parse_qs(urlsplit(url).query)["token"][0]
+            assert url == unsubscribe_url(settings, token)
+            assert read_token(secret, token) == UnsubscribeTarget(
+                email_.to_email, email_group(sample["trigger_type"]), email_.locale
+            )
+
+
+def test_a_changed_token_or_another_key_is_refused(settings):
+    target = UnsubscribeTarget("ada@example.com", "tips", "fr")
+    token = make_token(settings.unsubscribe_secret(), target)
+    assert read_token(settings.unsubscribe_secret(), token) == target
+    for position in range(len(token)):
+        replacement = "A" if token[position] != "A" else "B"
+        tampered = token[:position] + replacement + token[position + 1 :]
+        if base64.urlsafe_b64decode(tampered + "==") == base64.urlsafe_b64decode(token + "=="):
+            continue  # the last character's unused bits: the same bytes
+        with pytest.raises(InvalidToken):
+            read_token(settings.unsubscribe_secret(), tampered)
+    with pytest.raises(InvalidToken):
+        read_token(b"another-secret-key-of-at-least-32-characters", token)
+    for garbage in ("", "not a token", "%%%", "A" * 2000, token[:20]):
+        with pytest.raises(InvalidToken):
+            read_token(settings.unsubscribe_secret(), garbage)
+
+
+def test_postal_address_in_both_footers():
+    address = "Flywheel SAS · 12 rue de la Paix, 75002 Paris"
+    with_address = Settings(_env_file=None, FLYWHEEL_POSTAL_ADDRESS=address)
+    for template in TRIGGER_TEMPLATES:
+        email_ = render_email(payload(template, "ru"), with_address)
+        assert address in email_.text.split("\n--\n", 1)[1]
+        footer = email_.html[email_.html.index('class="footer"') :]
+        assert str(escape(address)) in footer
+    demo = render_email(payload("level_up"), Settings(_env_file=None))
+    assert DEMO_POSTAL_ADDRESS in demo.text and str(escape(DEMO_POSTAL_ADDRESS)) in demo.html
+
+
+def _css_colours(selector: str) -> dict[str, str]:
+    style = (REPO_ROOT / "email_templates" / "layouts" / "base.html").read_text()
+    rule = re.search(r"^" + re.escape(selector) + r" \{([^}]*)\}", style, re.MULTILINE)
+    assert rule, selector
+    return dict(re.findall(r"(color|background-color):\s*(#[0-9a-fA-F]{6})", rule.group(1)))
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_contrast_ratio_formula():
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21)
+    assert contrast_ratio("#9ca3af", "#ffffff") == pytest.approx(2.54, abs=0.01)
+
+
+def test_footer_text_meets_wcag_aa_contrast():
+    background = _css_colours(".container")["background-color"]
+    assert "background-color" not in _css_colours(".footer")  # the container's shows through
+    for selector in (".footer-text", ".footer-link"):
+        assert contrast_ratio(_css_colours(selector)["color"], background) >= 4.5, selector
+
+
+def test_the_preheader_is_followed_by_a_hidden_spacer():
+    html = rendered("weekly_report", "fr").html
+    preheader = re.search(r'<div class="preheader"[^>]*>(.*?)</div>', html, re.DOTALL)
+    assert preheader and "display: none" in preheader.group(0)
+    text = preheader.group(1)
+    spacer = "\u034f\u200c&nbsp;"  # &#847;&zwnj;&nbsp; once css-inline has parsed them
+    visible, _, rest = text.partition(spacer)
+    assert visible.strip() and spacer not in visible
+    assert (spacer + rest).count(spacer) >= 40 and rest.endswith(spacer)
 
 
 def test_at_most_two_recommendation_cards(settings):
@@ -433,7 +521,7 @@ def test_undefined_variables_raise():
         "recommendation_1_url": "",
         "recommendation_2_url": "",
     }
-    copy = {"headline": "", "lead": "", "greeting": "", "brand": "", **links}
+    copy = {"headline": "", "lead": "", "greeting": "", "brand": "", "postal_address": "", **links}
     with pytest.raises(UndefinedError, match="'level' is undefined"):
         env.get_template("level_up.txt").render(without_level, **copy)
     with pytest.raises(UndefinedError):

@@ -1,19 +1,27 @@
 """The sender against a local SendGrid-compatible server (real HTTP over loopback, the official
 client unpatched) and against the outbox: exactly once, retries, rejections, secrets."""
 
+import dataclasses
 import email
 import email.policy
 import logging
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 import pytest
 from sendgrid import SendGridAPIClient
 
 from orchestration.emails.message import RenderedEmail
+from orchestration.emails.preview import sample_payloads
+from orchestration.emails.render import render_email
 from orchestration.emails.sending import (
     Attempt,
     OutboxBackend,
@@ -27,6 +35,7 @@ from orchestration.emails.sending import (
     send_emails,
 )
 from orchestration.emails.sending.ledger import record_pending, utc_now
+from orchestration.emails.unsubscribe_token import read_token
 from orchestration.settings import Settings
 from tests.sendgrid_server import FakeSendGrid
 
@@ -467,13 +476,132 @@ def test_backend_from_settings(tmp_path):
             SENDGRID_API_HOST="http://127.0.0.1:9",
             SENDGRID_SANDBOX_MODE=True,
             SENDGRID_ASM_GROUP_ID=7,
+            SENDGRID_ASM_GROUPS="tips=8, reports=9",
+            FLYWHEEL_REPLY_TO="help@flywheel.example.com",
+            **COMPLIANCE,
         )
     )
     assert isinstance(chosen, SendGridBackend)
     assert (chosen.host, chosen.sandbox, chosen.asm_group_id) == ("http://127.0.0.1:9", True, 7)
+    assert chosen.asm_group_ids == {"tips": 8, "reports": 9}
+    assert chosen.reply_to == "help@flywheel.example.com"
     assert API_KEY not in repr(chosen)
 
     with pytest.raises(ValueError, match="SENDGRID_API_KEY"):
         backend_from_settings(
-            Settings(_env_file=None, FLYWHEEL_EMAIL_BACKEND="sendgrid", SENDGRID_API_KEY=None)
+            Settings(
+                _env_file=None,
+                FLYWHEEL_EMAIL_BACKEND="sendgrid",
+                SENDGRID_API_KEY=None,
+                **COMPLIANCE,
+            )
         )
+
+
+# --- compliance: postal address, signed unsubscribe links, headers -------------------------
+
+COMPLIANCE = {
+    "FLYWHEEL_POSTAL_ADDRESS": "Flywheel Inc. · 500 Market Street, San Francisco, CA 94105",
+    "FLYWHEEL_SECRET_KEY": "test-secret-key-0123456789abcdef-0123456789",
+}
+
+
+@pytest.mark.parametrize("missing", sorted(COMPLIANCE))
+def test_sendgrid_settings_need_a_postal_address_and_a_secret_key(missing):
+    present = {name: value for name, value in COMPLIANCE.items() if name != missing}
+    with pytest.raises(ValueError, match=missing) as refused:
+        Settings(
+            _env_file=None, FLYWHEEL_EMAIL_BACKEND="sendgrid", SENDGRID_API_KEY=API_KEY, **present
+        )
+    assert API_KEY not in str(refused.value)
+    # the outbox (demo) runs without them: a demo address and the public development key
+    Settings(_env_file=None, FLYWHEEL_EMAIL_BACKEND="outbox", **present)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"FLYWHEEL_SECRET_KEY": "short"}, "at least 32"),
+        ({"FLYWHEEL_UNSUBSCRIBE_URL": "https://x.example.com/u?key={send_key}"}, "{token}"),
+        ({"FLYWHEEL_UNSUBSCRIBE_URL": "https://x.example.com/u"}, "{token}"),
+        ({"SENDGRID_ASM_GROUPS": "newsletters=3"}, "unknown e-mail groups"),
+        ({"SENDGRID_ASM_GROUPS": "tips"}, "group=id"),
+        ({"FLYWHEEL_REPLY_TO": "help@"}, "FLYWHEEL_REPLY_TO"),
+    ],
+)
+def test_settings_refuse_unsafe_compliance_values(overrides, reason):
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        Settings(_env_file=None, **overrides)
+
+
+def test_flywheel_run_refuses_to_start_on_sendgrid_without_the_compliance_settings(tmp_path):
+    """The real command, in a clean environment: it stops before loading anything."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLYWHEEL_", "SENDGRID_"))
+    }
+    environment.update(
+        FLYWHEEL_EMAIL_BACKEND="sendgrid",
+        SENDGRID_API_KEY=API_KEY,
+        FLYWHEEL_RAW_DIR=str(tmp_path / "raw"),
+        FLYWHEEL_WAREHOUSE=str(tmp_path / "warehouse.duckdb"),
+    )
+    for missing in sorted(COMPLIANCE):
+        present = {name: value for name, value in COMPLIANCE.items() if name != missing}
+        result = subprocess.run(
+            [Path(sys.executable).parent / "flywheel", "run", "--as-of", "2026-03-01"],
+            cwd=tmp_path,  # no .env here
+            env={**environment, **present},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode != 0
+        assert missing in result.stderr
+        assert API_KEY not in result.stderr + result.stdout
+        assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_outbox_writes_list_unsubscribe_as_a_plain_url_with_one_click(con, tmp_path):
+    settings = Settings(_env_file=None, **COMPLIANCE)
+    rendered = render_email({**sample_payloads()[0][2], "locale": "ru"}, settings)
+    outbox = OutboxBackend(
+        tmp_path / "outbox", from_name="Флайвил", reply_to="help@flywheel.example.com"
+    )
+    assert send_emails(con, [rendered], outbox).accepted == 1
+
+    raw = outbox.eml_path(rendered.send_key).read_bytes()
+    assert b"=?utf-8?" not in raw.split(b"\r\n\r\n", 1)[0].split(b"List-Unsubscribe")[1]
+    assert b"\r\nList-Unsubscribe: <https://" in raw
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    header = str(message["List-Unsubscribe"])
+    assert header.startswith("<") and header.endswith(">")
+    url = urlsplit(header[1:-1])
+    assert (url.scheme, url.netloc, url.path) == ("https", "flywheel.example.com", "/unsubscribe")
+    token = parse_qs(url.query, strict_parsing=True)["token"][0]
+    target = read_token(settings.unsubscribe_secret(), token)
+    assert (target.email, target.group, target.lang) == (rendered.to_email, "achievements", "ru")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["Reply-To"] == "help@flywheel.example.com"
+    assert message["Subject"] == rendered.subject  # non-ASCII headers are still encoded
+
+
+def test_sendgrid_maps_email_groups_to_unsubscribe_groups_and_sets_reply_to(con, server):
+    emails = make_emails(1) + [
+        dataclasses.replace(make_emails(1, "tips")[0], trigger_type="feature_adoption_prompt"),
+        dataclasses.replace(make_emails(1, "level")[0], trigger_type="level_up"),
+    ]
+    backend = sendgrid(
+        server,
+        asm_group_id=100,
+        asm_group_ids={"reports": 101, "tips": 102},
+        reply_to="help@flywheel.example.com",
+    )
+    assert send_emails(con, emails, backend, retry=FAST).accepted == 3
+    by_trigger = {m.payload["categories"][0]: m.payload for m in server.messages}
+    assert by_trigger["weekly_report"]["asm"] == {"group_id": 101}
+    assert by_trigger["feature_adoption_prompt"]["asm"] == {"group_id": 102}
+    assert by_trigger["level_up"]["asm"] == {"group_id": 100}  # not mapped: the default group
+    assert {p["reply_to"]["email"] for p in by_trigger.values()} == {"help@flywheel.example.com"}

@@ -8,12 +8,17 @@ on a free local port in a thread and is called over real HTTP.
 
 import base64
 import json
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 
@@ -25,6 +30,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from orchestration.cli import main
+from orchestration.emails.groups import email_groups
+from orchestration.emails.message import RenderedEmail
+from orchestration.emails.preview import sample_payloads
+from orchestration.emails.render import render_email
 from orchestration.feedback.server import make_server
 from orchestration.feedback.webhook import (
     EVENT_COLUMNS,
@@ -36,6 +45,7 @@ from orchestration.feedback.webhook import (
     verify_and_convert,
 )
 from orchestration.ingestion.loader import ensure_raw_schema, load_table
+from orchestration.settings import Settings
 
 EVENTS = [
     {
@@ -339,3 +349,216 @@ def test_cli_refuses_to_start_without_a_public_key(monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code != 0
     assert "SENDGRID_WEBHOOK_PUBLIC_KEY" in result.output
+
+
+# ------------------------------------------------------------------ the unsubscribe endpoint
+
+SECRET_KEY = "unsubscribe-test-secret-0123456789abcdef-0123"
+UNSUBSCRIBE_SETTINGS = Settings(_env_file=None, FLYWHEEL_SECRET_KEY=SECRET_KEY)
+PAGE_TITLES = {"en": "E-mail preferences", "fr": "Préférences d’e-mails", "ru": "Настройки писем"}
+
+
+def unsubscribe_link(template: str, locale: str, base_url: str) -> tuple[str, RenderedEmail]:
+    """The unsubscribe link of a real rendered e-mail, pointed at the test's server."""
+    sample = next(p for _, _, p in sample_payloads() if p["template"] == template)
+    rendered = render_email({**sample, "locale": locale}, UNSUBSCRIBE_SETTINGS)
+    link = urllib.parse.urlsplit(rendered.headers["List-Unsubscribe"].strip("<>"))
+    return f"{base_url.rstrip('/')}{link.path}?{link.query}", rendered
+
+
+@pytest.fixture
+def unsubscribe_server(tmp_path, public_key):
+    """`flywheel webhook`'s server with its unsubscribe endpoint: (base URL, raw directory)."""
+    raw_dir = tmp_path / "raw"
+    server = make_server(
+        "127.0.0.1",
+        0,
+        raw_dir=raw_dir,
+        public_key=public_key,
+        unsubscribe_secret=UNSUBSCRIBE_SETTINGS.unsubscribe_secret(),
+        brand="Flywheel",
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    try:
+        yield f"http://{host}:{port}", raw_dir
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def request(url: str, body: bytes | None = None, content_type: str | None = None):
+    """(status, headers, text) of a GET, or of a POST when there is a body."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    call = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(call, timeout=10) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode()
+
+
+def unsubscribes_written(raw_dir: Path) -> list[tuple[str, str | None]]:
+    """(email, group) of every raw unsubscribes row written, checking each timestamp."""
+    rows = []
+    for path in sorted((raw_dir / "unsubscribes").rglob("*.parquet")):
+        table = pq.read_table(path)
+        assert table.column_names == ["email", "unsubscribed_at", "group"]
+        for row in table.to_pylist():
+            written_at = datetime.fromisoformat(row["unsubscribed_at"])
+            assert abs(datetime.now(UTC) - written_at) < timedelta(minutes=5)
+            rows.append((row["email"], row["group"]))
+    return rows
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "ru"])
+def test_the_preferences_page_in_the_emails_language(unsubscribe_server, locale):
+    base_url, raw_dir = unsubscribe_server
+    url, rendered = unsubscribe_link("weekly_report", locale, base_url)
+
+    status, headers, page = request(url)
+
+    assert status == HTTPStatus.OK
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+    assert f'<html lang="{locale}"' in page and PAGE_TITLES[locale] in page
+    boxes = re.findall(r'<input type="checkbox" name="group" value="(\w+)"( checked)?>', page)
+    assert [group for group, _ in boxes] == list(email_groups())
+    assert [group for group, checked in boxes if checked] == ["reports"]
+    assert rendered.to_email in page
+    if locale != "en":  # nothing left in English
+        for english in ("Unsubscribe from", "Weekly reports", "Which e-mails"):
+            assert english not in page
+    assert every_file(raw_dir) == []  # looking changes nothing
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"List-Unsubscribe=One-Click", FORM),
+        (
+            b'--b1\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n'
+            b"One-Click\r\n--b1--\r\n",
+            "multipart/form-data; boundary=b1",
+        ),
+    ],
+    ids=["urlencoded", "multipart"],
+)
+def test_one_click_unsubscribes_from_exactly_the_emails_group(
+    unsubscribe_server, body, content_type
+):
+    base_url, raw_dir = unsubscribe_server
+    url, rendered = unsubscribe_link("level_up", "fr", base_url)
+
+    status, _, text = request(url, body, content_type)
+
+    assert status == HTTPStatus.OK and text.strip() == "unsubscribed"
+    assert unsubscribes_written(raw_dir) == [(rendered.to_email, "achievements")]
+
+
+def test_the_form_unsubscribes_from_the_ticked_groups_or_from_everything(unsubscribe_server):
+    base_url, raw_dir = unsubscribe_server
+    url, rendered = unsubscribe_link("feature_adoption_prompt", "ru", base_url)
+    address = rendered.to_email
+
+    status, _, page = request(url, b"action=groups&group=tips&group=reports", FORM)
+    assert status == HTTPStatus.OK
+    assert "Еженедельные отчёты" in page and "Советы, как сэкономить время" in page
+    assert sorted(unsubscribes_written(raw_dir)) == [(address, "reports"), (address, "tips")]
+
+    status, _, page = request(url, b"action=groups", FORM)  # nothing ticked
+    assert status == HTTPStatus.OK and "ничего не изменилось" in page
+    assert len(unsubscribes_written(raw_dir)) == 2
+
+    status, _, page = request(url, b"action=all", FORM)
+    assert status == HTTPStatus.OK and "больше не будет присылать вам писем" in page
+    assert unsubscribes_written(raw_dir)[-1] == (address, None)  # null group: every e-mail
+
+
+def test_a_tampered_or_missing_token_is_refused(unsubscribe_server):
+    base_url, raw_dir = unsubscribe_server
+    url, _ = unsubscribe_link("level_up", "en", base_url)
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["token"][0]
+    middle = len(token) // 2
+    tampered = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
+    other_key = Settings(_env_file=None, FLYWHEEL_SECRET_KEY="another-key-" + "x" * 40)
+    sample = next(p for _, _, p in sample_payloads() if p["template"] == "level_up")
+    foreign = render_email(sample, other_key).headers["List-Unsubscribe"].strip("<>")
+    foreign_token = urllib.parse.parse_qs(urllib.parse.urlsplit(foreign).query)["token"][0]
+
+    for bad in (tampered, foreign_token, token[:-3], "x"):
+        bad_url = f"{base_url}/unsubscribe?token={bad}"
+        status, _, text = request(bad_url)
+        assert status == HTTPStatus.FORBIDDEN and "not valid" in text
+        status, _, _ = request(bad_url, b"List-Unsubscribe=One-Click", FORM)
+        assert status == HTTPStatus.FORBIDDEN
+    assert request(f"{base_url}/unsubscribe")[0] == HTTPStatus.BAD_REQUEST
+    assert request(url, b"action=groups&group=newsletters", FORM)[0] == HTTPStatus.BAD_REQUEST
+    assert every_file(raw_dir) == []
+
+
+def test_unsubscribes_load_as_raw_rows_the_pipeline_reads(unsubscribe_server, tmp_path):
+    base_url, raw_dir = unsubscribe_server
+    url, rendered = unsubscribe_link("streak_milestone", "en", base_url)
+    assert request(url, b"List-Unsubscribe=One-Click", FORM)[0] == HTTPStatus.OK
+
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    ensure_raw_schema(con)
+    load_table(con, raw_dir, "unsubscribes")
+    rows = con.execute(
+        'select email, "group", cast(unsubscribed_at as timestamptz) is not null '
+        "from raw.unsubscribes"
+    ).fetchall()
+    assert rows == [(rendered.to_email, "achievements", True)]
+
+
+def test_flywheel_webhook_serves_the_unsubscribe_page(tmp_path, public_key):
+    """The real command: its page and one-click POST, on the path of FLYWHEEL_UNSUBSCRIBE_URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("FLYWHEEL_", "SENDGRID_"))},
+        "FLYWHEEL_RAW_DIR": str(tmp_path / "raw"),
+        "FLYWHEEL_SECRET_KEY": SECRET_KEY,
+        "FLYWHEEL_UNSUBSCRIBE_URL": "https://mail.example.com/email/stop?token={token}",
+        "SENDGRID_WEBHOOK_PUBLIC_KEY": public_key,
+    }
+    command = [Path(sys.executable).parent / "flywheel", "webhook", "--port", str(port)]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if request(f"{base_url}/healthz")[0] == HTTPStatus.OK:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "did not start"
+            time.sleep(0.2)
+        sample = next(p for _, _, p in sample_payloads() if p["template"] == "onboarding_stuck")
+        settings = Settings(
+            _env_file=None,
+            FLYWHEEL_SECRET_KEY=SECRET_KEY,
+            FLYWHEEL_UNSUBSCRIBE_URL=environment["FLYWHEEL_UNSUBSCRIBE_URL"],
+        )
+        rendered = render_email({**sample, "locale": "fr"}, settings)
+        link = urllib.parse.urlsplit(rendered.headers["List-Unsubscribe"].strip("<>"))
+        assert link.path == "/email/stop"
+        url = f"{base_url}{link.path}?{link.query}"
+
+        status, _, page = request(url)
+        assert status == HTTPStatus.OK and PAGE_TITLES["fr"] in page
+        assert request(url, b"List-Unsubscribe=One-Click", FORM)[0] == HTTPStatus.OK
+        assert unsubscribes_written(tmp_path / "raw") == [(rendered.to_email, "onboarding")]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -32,6 +32,7 @@ from jinja2 import (
 )
 from jinja2.runtime import Macro
 
+from orchestration.emails.groups import email_group
 from orchestration.emails.i18n import (
     SUPPORTED_LOCALES,
     TEMPLATES_DIR,
@@ -41,6 +42,7 @@ from orchestration.emails.i18n import (
 )
 from orchestration.emails.inline import InliningLoader
 from orchestration.emails.message import RenderedEmail
+from orchestration.emails.unsubscribe_token import UnsubscribeTarget, make_token
 from orchestration.settings import Settings
 
 TRIGGER_TEMPLATES = (
@@ -140,8 +142,20 @@ def one_line(value: str) -> str:
     return _SPACES.sub(" ", _CONTROLS.sub(" ", value)).strip()
 
 
-def unsubscribe_url(settings: Settings, send_key: str) -> str:
-    return settings.unsubscribe_url.replace("{send_key}", quote(send_key, safe=""))
+def unsubscribe_token(settings: Settings, email: str, trigger_type: str, lang: str) -> str:
+    """The signed token that unsubscribes `email` from the e-mail group of `trigger_type`."""
+    group = email_group(trigger_type)
+    if group is None:
+        raise ValueError(
+            f"trigger type {trigger_type!r} has no e-mail group (seed trigger_priorities.csv)"
+        )
+    target = UnsubscribeTarget(email=email, group=group, lang=lang)
+    return make_token(settings.unsubscribe_secret(), target)
+
+
+def unsubscribe_url(settings: Settings, token: str) -> str:
+    """FLYWHEEL_UNSUBSCRIBE_URL with its `{token}` replaced."""
+    return settings.unsubscribe_url.replace("{token}", quote(token, safe=""))
 
 
 def app_link(settings: Settings, path: str, campaign: str, content: str) -> str:
@@ -260,13 +274,15 @@ class Renderer:
             raise ValueError(
                 f"payload {row['send_key']!r}: no e-mail template {row['template']!r}"
             ) from None
-        url = unsubscribe_url(settings, row["send_key"])
+        token = unsubscribe_token(settings, row["email"], row["trigger_type"], lang)
+        url = unsubscribe_url(settings, token)
         campaign = row["trigger_type"]
         context = {
             **row,
             "lang": lang,
             "brand": settings.from_name,
             "unsubscribe_url": url,
+            "postal_address": settings.footer_postal_address(),
             "cta_url": app_link(settings, row["cta_path"], campaign, row["cta_id"]),
             **{
                 f"recommendation_{rank}_url": app_link(

@@ -1,7 +1,8 @@
-"""Write webhook events as new raw `email_events` files, atomically.
+"""Write webhook events and unsubscribes as new raw files, atomically.
 
 One Parquet file per accepted request, under
-`FLYWHEEL_RAW_DIR/email_events/webhook/<UTC day>/<UTC time>-<random>.parquet`: the names
+`FLYWHEEL_RAW_DIR/email_events/webhook/<UTC day>/<UTC time>-<random>.parquet` (SendGrid events)
+or `FLYWHEEL_RAW_DIR/unsubscribes/web/<UTC day>/...` (the unsubscribe endpoint): the names
 never collide (a random UUID) and sort in the order the requests arrived, which is the
 order the ingestion loads them in (and so which copy of a retried event staging keeps).
 The file is written under a name starting with '.', which the ingestion ignores, flushed
@@ -20,9 +21,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestration.feedback.webhook import EVENT_COLUMNS
+from orchestration.ingestion.contract import RAW_TABLES
 
 WEBHOOK_FOLDER = Path("email_events") / "webhook"
 EVENTS_SCHEMA = pa.schema([(column, pa.string()) for column in EVENT_COLUMNS])
+UNSUBSCRIBES_FOLDER = Path("unsubscribes") / "web"
+# email, unsubscribed_at, group (null: every e-mail)
+UNSUBSCRIBE_COLUMNS: tuple[str, ...] = RAW_TABLES["unsubscribes"].all_columns
+UNSUBSCRIBES_SCHEMA = pa.schema([(column, pa.string()) for column in UNSUBSCRIBE_COLUMNS])
 
 
 def write_email_events(
@@ -32,14 +38,27 @@ def write_email_events(
     received_at: datetime | None = None,
 ) -> Path:
     """Write `rows` (the contract columns as text) as a new raw file and return its path."""
+    return _write_raw_file(raw_dir / WEBHOOK_FOLDER, events_table(rows), received_at)
+
+
+def write_unsubscribes(
+    raw_dir: Path,
+    rows: Sequence[Mapping[str, str | None]],
+    *,
+    received_at: datetime | None = None,
+) -> Path:
+    """Write unsubscribe rows (email, unsubscribed_at, group) as a new raw file."""
+    table = pa.Table.from_pylist([dict(row) for row in rows], schema=UNSUBSCRIBES_SCHEMA)
+    return _write_raw_file(raw_dir / UNSUBSCRIBES_FOLDER, table, received_at)
+
+
+def _write_raw_file(base: Path, table: pa.Table, received_at: datetime | None) -> Path:
     received_at = (received_at or datetime.now(UTC)).astimezone(UTC)
-    folder = raw_dir / WEBHOOK_FOLDER / received_at.strftime("%Y-%m-%d")
+    folder = base / received_at.strftime("%Y-%m-%d")
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{received_at.strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex}.parquet"
     final_path = folder / name
     temporary_path = folder / f".{name}.tmp"
-
-    table = events_table(rows)
     try:
         with temporary_path.open("xb") as handle:
             pq.write_table(table, handle)

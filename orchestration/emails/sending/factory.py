@@ -10,7 +10,10 @@ def backend_from_settings(settings: Settings) -> SendBackend:
     """`OutboxBackend` (FLYWHEEL_EMAIL_BACKEND=outbox, the default) or `SendGridBackend`."""
     if settings.email_backend == "outbox":
         return OutboxBackend(
-            settings.outbox_dir, from_email=settings.from_email, from_name=settings.from_name
+            settings.outbox_dir,
+            from_email=settings.from_email,
+            from_name=settings.from_name,
+            reply_to=settings.reply_to,
         )
     if settings.sendgrid_api_key is None or not settings.sendgrid_api_key.get_secret_value():
         raise ValueError("FLYWHEEL_EMAIL_BACKEND=sendgrid needs SENDGRID_API_KEY")
@@ -19,6 +22,8 @@ def backend_from_settings(settings: Settings) -> SendBackend:
         host=settings.sendgrid_api_host,
         sandbox=settings.sendgrid_sandbox,
         asm_group_id=settings.sendgrid_asm_group_id,
+        asm_group_ids=settings.sendgrid_asm_groups,
         from_email=settings.from_email,
         from_name=settings.from_name,
+        reply_to=settings.reply_to,
     )

@@ -52,7 +52,7 @@ def checked_address(address: str) -> str:
         raise InvalidMessage("the recipient address contains spaces or control characters")
     try:
         parsed = Address(addr_spec=address)
-    except (ValueError, HeaderDefect) as exc:
+    except (ValueError, HeaderDefect, IndexError) as exc:  # IndexError: "user@"
         raise InvalidMessage(f"the recipient address is not valid ({type(exc).__name__})") from None
     if not parsed.username or "." not in parsed.domain:
         raise InvalidMessage("the recipient address has no domain")

@@ -33,6 +33,11 @@ from orchestration.emails.sending.headers import (
 from orchestration.emails.sending.retry import RetryPolicy
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Headers set with `set_raw` are written as they are; the others are folded (and non-ASCII
+# ones RFC 2047-encoded) as usual.
+_OUTPUT_POLICY = SMTP.clone(refold_source="none")
+# RFC 5322's limit for a header line, CRLF excluded.
+_MAX_LINE = 998
 
 
 def outbox_stem(send_key: str) -> str:
@@ -53,10 +58,12 @@ class OutboxBackend:
         *,
         from_email: str = "reports@flywheel.example.com",
         from_name: str = "Flywheel",
+        reply_to: str | None = None,
     ) -> None:
         self.outbox_dir = Path(outbox_dir)
         self.from_email = checked_address(from_email)
         self.from_name = single_line(from_name)
+        self.reply_to = checked_address(reply_to) if reply_to else None
 
     def __repr__(self) -> str:
         return f"OutboxBackend({str(self.outbox_dir)!r})"
@@ -78,7 +85,7 @@ class OutboxBackend:
         try:
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
             _write_atomically(eml.with_suffix(".html"), email.html.encode("utf-8"))
-            _write_atomically(eml, message.as_bytes(policy=SMTP))
+            _write_atomically(eml, message.as_bytes(policy=_OUTPUT_POLICY))
         except OSError as exc:
             # Nothing half-written is visible: the next attempt starts over.
             return SendResult(SendStatus.RETRY, reason=f"outbox write failed: {exc.strerror}")
@@ -107,8 +114,15 @@ class OutboxBackend:
         message["Message-ID"] = f"<{digest}@{self.from_email.rsplit('@', 1)[1]}>"
         message["X-Flywheel-Send-Key"] = single_line(email.send_key)
         message["X-Flywheel-Trigger"] = single_line(email.trigger_type)
+        if self.reply_to:
+            message["Reply-To"] = self.reply_to
         for name, value in extra_headers.items():
-            message[name] = value
+            if value.isascii() and len(name) + 2 + len(value) <= _MAX_LINE:
+                # As it is: folding would RFC 2047-encode a long URL (`=?utf-8?q?=3Chttps...`),
+                # and mail providers then ignore List-Unsubscribe and one-click unsubscribe.
+                message.set_raw(name, value)
+            else:
+                message[name] = value
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         return message

@@ -42,12 +42,14 @@ from sendgrid.helpers.mail import (
     Mail,
     MailSettings,
     PlainTextContent,
+    ReplyTo,
     SandBoxMode,
     SendAt,
     Subject,
     To,
 )
 
+from orchestration.emails.groups import email_group
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.sending.backend import (
     Attempt,
@@ -137,8 +139,10 @@ class SendGridBackend:
         host: str = SENDGRID_API_HOST,
         sandbox: bool = False,
         asm_group_id: int | None = None,
+        asm_group_ids: Mapping[str, int] | None = None,
         from_email: str = "reports@flywheel.example.com",
         from_name: str = "Flywheel",
+        reply_to: str | None = None,
         delivery_delay: timedelta = timedelta(minutes=30),
         cancel_cutoff: timedelta = timedelta(minutes=11),
         request_timeout: float = 30.0,
@@ -157,8 +161,11 @@ class SendGridBackend:
         self.host = host.rstrip("/")
         self.sandbox = sandbox
         self.asm_group_id = asm_group_id
+        # e-mail group (seed trigger_priorities.email_group) -> SendGrid unsubscribe group
+        self.asm_group_ids = dict(asm_group_ids or {})
         self.from_email = checked_address(from_email)
         self.from_name = single_line(from_name)
+        self.reply_to = checked_address(reply_to) if reply_to else None
         self.delivery_delay = delivery_delay
         self.cancel_cutoff = cancel_cutoff
         self.request_timeout = request_timeout
@@ -275,8 +282,11 @@ class SendGridBackend:
         mail.category = Category(single_line(email.trigger_type))
         for name, value in checked_headers(email.headers).items():
             mail.header = Header(name, value)
-        if self.asm_group_id is not None:
-            mail.asm = Asm(GroupId(self.asm_group_id))
+        if self.reply_to:
+            mail.reply_to = ReplyTo(self.reply_to)
+        group_id = self.asm_group_ids.get(email_group(email.trigger_type) or "", self.asm_group_id)
+        if group_id is not None:
+            mail.asm = Asm(GroupId(group_id))
         if self.sandbox:
             mail.mail_settings = MailSettings(sandbox_mode=SandBoxMode(True))
         if attempt.batch_id is not None and attempt.send_at is not None:

@@ -1,0 +1,31 @@
+"""E-mail groups: what a recipient unsubscribes from.
+
+Every trigger type belongs to one group (the `email_group` column of the dbt seed
+`trigger_priorities.csv`); an unsubscribe is for one group or for every e-mail. The seed is
+the one source: the pipeline honours unsubscribes per group from it, and the unsubscribe
+page and SendGrid's unsubscribe groups read the same file here.
+"""
+
+import csv
+from functools import cache
+from pathlib import Path
+
+TRIGGER_PRIORITIES = (
+    Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "trigger_priorities.csv"
+)
+
+
+@cache
+def _group_by_trigger_type() -> dict[str, str]:
+    with TRIGGER_PRIORITIES.open(encoding="utf-8", newline="") as seed:
+        return {row["trigger_type"]: row["email_group"] for row in csv.DictReader(seed)}
+
+
+def email_groups() -> tuple[str, ...]:
+    """Every e-mail group, in the seed's order (highest priority first)."""
+    return tuple(dict.fromkeys(_group_by_trigger_type().values()))
+
+
+def email_group(trigger_type: str) -> str | None:
+    """The group of a trigger type; None for a trigger type the seed does not list."""
+    return _group_by_trigger_type().get(trigger_type)
