@@ -188,7 +188,7 @@ class SendGridBackend:
 
     def new_attempt(self, retry: RetryPolicy, delivery: DeliverySlot | None = None) -> Attempt:
         """A fresh batch id and a send_at: the first instant of the delivery window at least
-        `delivery_delay` from now (sandbox: neither, nothing is delivered). Raises
+        `delivery_delay` from now (sandbox: no batch, no send_at; the time is only recorded). Raises
         `DeliveryTooFarAhead`, before any request, when that is beyond SCHEDULE_HORIZON."""
         if self.sandbox:
             return Attempt(backend=self.name, scheduled_for=self._send_at(delivery))
