@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     history_start: date = Field(date(2025, 1, 1), alias="FLYWHEEL_HISTORY_START")
     # The local hour (0-23) the weekly report goes out on Monday, in each user's time zone.
     weekly_report_hour: int = Field(8, ge=0, le=23, alias="FLYWHEEL_WEEKLY_REPORT_HOUR")
+    # Every e-mail arrives in its reader's local delivery window: from this local hour, for
+    # this many hours (the weekly report's window opens at its own hour, on Monday). A run
+    # inside the window sends at once; after it, the e-mail waits for the next morning.
+    delivery_hour: int = Field(9, ge=0, le=23, alias="FLYWHEEL_DELIVERY_HOUR")
+    delivery_window_hours: int = Field(3, ge=1, le=24, alias="FLYWHEEL_DELIVERY_WINDOW_HOURS")
+    # False: a delivery that would fall on a local Saturday or Sunday moves to Monday morning.
+    deliver_on_weekends: bool = Field(True, alias="FLYWHEEL_DELIVER_ON_WEEKENDS")
 
     @field_validator("sendgrid_asm_groups", mode="before")
     @classmethod

@@ -11,11 +11,13 @@ subject, text/plain + text/html content, custom_args.send_key, categories, batch
 `POST /v3/mail/batch`, `GET /v3/mail/batch/{id}`, `POST /v3/user/scheduled_sends`,
 `GET|PATCH|DELETE /v3/user/scheduled_sends/{id}`.
 
-SendGrid's scheduling rules are modelled: a batch cannot be cancelled later than
-`cancel_cutoff` seconds before its `send_at`, and at most `max_cancelled_batches` cancelled
-batches may be waiting for their send time. A message is *delivered* when it was accepted, not
-in sandbox mode, and its batch (if any) was not cancelled; `delivered()` is what recipients
-would get once every send_at has passed.
+SendGrid's scheduling rules are modelled: a `send_at` more than 72 hours ahead is refused
+(400), a batch cannot be cancelled or paused later than `cancel_cutoff` seconds (SendGrid: 10
+minutes) before its `send_at` (400), and at most `max_cancelled_batches` cancelled batches may
+be waiting for their send time. These rules read `clock` (epoch seconds; default the real
+time), so a test can run client and server at a chosen instant. A message is *delivered* when
+it was accepted, not in sandbox mode, and its batch (if any) was not cancelled; `delivered()`
+is what recipients would get once every send_at has passed.
 
 Faults, for a fraction of requests (seeded RNG) or for the next N requests to a path: `429`
 (with `X-RateLimit-Reset`), `500`, or `drop` — the request is carried out (a message is taken,
@@ -33,7 +35,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -101,8 +103,10 @@ class FakeSendGrid:
         max_body_bytes: int = 1_000_000,
         max_messages: int = 100_000,
         max_connections: int = 64,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.api_key = api_key
+        self.clock = clock
         self.fault_rate = fault_rate
         self.fault_kinds = tuple(fault_kinds)
         unknown = set(self.fault_kinds) - set(FAULT_KINDS)
@@ -360,7 +364,7 @@ class FakeSendGrid:
         if not isinstance(body, dict) or body.get("status") not in ("cancel", "pause"):
             raise _Refused(400, [("status", "status must be cancel or pause")])
         batch_id, status = body.get("batch_id"), body["status"]
-        now = time.time()
+        now = self.clock()
         with self._lock:
             if batch_id not in self.batches:
                 raise _Refused(400, [("batch_id", "invalid batch id")])
@@ -407,7 +411,7 @@ class FakeSendGrid:
                 known = batch_id in self.batches
             if not known:
                 raise _Refused(400, [("batch_id", "invalid batch id")])
-        if send_at is not None and send_at > time.time() + _MAX_AHEAD_SECONDS:
+        if send_at is not None and send_at > self.clock() + _MAX_AHEAD_SECONDS:
             raise _Refused(400, [("send_at", "cannot be more than 72 hours in the future")])
         sandbox = bool(body.get("mail_settings", {}).get("sandbox_mode", {}).get("enable"))
         message = AcceptedMessage(

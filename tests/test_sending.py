@@ -11,14 +11,16 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 import pytest
+from python_http_client.exceptions import HTTPError as ClientHTTPError
 from sendgrid import SendGridAPIClient
 
+from orchestration.emails.delivery import DeliverySlot, DeliveryWindow
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.preview import sample_payloads
 from orchestration.emails.render import render_email
@@ -34,10 +36,12 @@ from orchestration.emails.sending import (
     fetch_rows,
     send_emails,
 )
-from orchestration.emails.sending.ledger import record_pending, utc_now
+from orchestration.emails.sending.ledger import LEDGER_DDL, record_pending, utc_now
+from orchestration.emails.sending.outbox import SEND_AT_HEADER
 from orchestration.emails.unsubscribe_token import read_token
 from orchestration.settings import Settings
 from tests.sendgrid_server import FakeSendGrid
+from tests.test_delivery import ZONES, assert_in_window
 
 API_KEY = "SG.flywheel-test.0123456789abcdefSECRET"
 FAST = RetryPolicy(max_attempts=8, base_delay=0.005, max_delay=0.05, max_rate_limit_wait=5)
@@ -119,6 +123,7 @@ def test_every_email_is_delivered_once_and_a_second_run_sends_nothing(con, serve
     assert message.categories == ("weekly_report",)
     assert message.headers["List-Unsubscribe"].startswith("<https://flywheel.example.com/u")
     assert message.send_at is not None and message.send_at > time.time() + 30
+    assert payload["tracking_settings"] == {"click_tracking": {"enable": True}}
 
     sends = server.request_count("/v3/mail/send")
     again = send_emails(con, emails, sendgrid(server), retry=FAST)
@@ -605,3 +610,172 @@ def test_sendgrid_maps_email_groups_to_unsubscribe_groups_and_sets_reply_to(con,
     assert by_trigger["feature_adoption_prompt"]["asm"] == {"group_id": 102}
     assert by_trigger["level_up"]["asm"] == {"group_id": 100}  # not mapped: the default group
     assert {p["reply_to"]["email"] for p in by_trigger.values()} == {"help@flywheel.example.com"}
+
+
+# --- the reader's delivery window ------------------------------------------------------------
+
+
+class Clock:
+    """A run at a chosen instant, shared by the backend and the server (naive UTC)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def epoch(self) -> float:
+        return self.now.replace(tzinfo=UTC).timestamp()
+
+
+def zoned_emails(due_on: date, window: DeliveryWindow, zones=ZONES) -> list[RenderedEmail]:
+    return [
+        RenderedEmail(
+            send_key=f"{zone}:level_up:{due_on}",
+            to_email=f"user{i}@example.com",
+            to_name=None,
+            subject="Level up",
+            html="<p>Level up</p>",
+            text="Level up",
+            trigger_type="level_up",
+            locale="en",
+            delivery=DeliverySlot(zone, due_on, window),
+        )
+        for i, zone in enumerate(zones)
+    ]
+
+
+def scheduled_sendgrid(server: FakeSendGrid, clock: Clock) -> SendGridBackend:
+    # SendGrid's own timings: 30 minutes ahead, cancel up to 11 minutes before send_at
+    return SendGridBackend(API_KEY, host=server.host, request_timeout=5.0, clock=clock)
+
+
+@pytest.mark.parametrize(
+    ("run", "weekends", "fault_rate"),
+    [
+        (datetime(2026, 6, 3, 0, 30), True, 0.0),  # the daily run, an ordinary Wednesday
+        (datetime(2026, 6, 3, 13, 0), True, 0.0),
+        (datetime(2026, 6, 6, 0, 30), False, 0.0),  # Saturday: Monday morning
+        (datetime(2026, 6, 5, 8, 0), False, 0.2),  # Friday, faults: cancel and re-send
+        (datetime(2026, 3, 29, 0, 30), True, 0.0),  # Europe's clocks go forward
+        (datetime(2026, 10, 24, 0, 30), False, 0.0),  # Saturday before Europe's go back
+        (datetime(2026, 11, 1, 18, 0), True, 0.2),  # the US clocks went back this morning
+        (datetime(2026, 4, 5, 0, 30), True, 0.0),  # Sydney's went back
+    ],
+)
+def test_sendgrid_schedules_every_email_inside_its_readers_window(con, run, weekends, fault_rate):
+    clock = Clock(run)
+    window = DeliveryWindow(hour=9, hours=3, weekends=weekends)
+    # the triggers of the UTC day that just closed, in each reader's local day
+    emails = zoned_emails(run.date() - timedelta(days=1), window)
+    emails += zoned_emails(run.date(), window)
+    with FakeSendGrid(
+        API_KEY, clock=clock.epoch, seed=11, fault_rate=fault_rate, rate_limit_reset_after=0
+    ) as server:
+        report = send_emails(con, emails, scheduled_sendgrid(server, clock), retry=FAST)
+        assert report.accepted == len(emails) and report.deferred == 0
+        assert server.delivered_per_send_key() == {e.send_key: 1 for e in emails}
+        if fault_rate:
+            assert report.resent_after_cancel >= 1
+        delivered = {m.send_key: m for m in server.delivered()}
+
+    rows = fetch_rows(con, [e.send_key for e in emails])
+    for mail in emails:
+        send_at = datetime.fromtimestamp(delivered[mail.send_key].send_at, UTC)
+        assert_in_window(send_at, window, mail.delivery.timezone, mail.delivery.due_on)
+        assert timedelta(minutes=30) <= send_at - run.replace(tzinfo=UTC) <= timedelta(hours=72)
+        row = rows[mail.send_key]
+        assert row.scheduled_for == row.send_at == send_at.replace(tzinfo=None)
+
+
+def test_a_window_further_than_72_hours_waits_for_a_later_run(con):
+    """One-hour window, no weekends, the weekend Europe's clocks go back: on Friday after
+    09:30 in Paris, Monday 09:00 is more than 72 hours away."""
+    window = DeliveryWindow(hour=9, hours=1, weekends=False)
+    friday = date(2026, 10, 23)
+    mail = zoned_emails(friday, window, zones=("Europe/Paris",))[0]
+    clock = Clock(datetime(2026, 10, 23, 7, 45))  # 09:45 CEST: 10:15 is past the window
+    with FakeSendGrid(API_KEY, clock=clock.epoch) as server:
+        report = send_emails(con, [mail], scheduled_sendgrid(server, clock), retry=FAST)
+        assert report.deferred == 1 and report.accepted == 0
+        assert "2026-10-26 08:00 UTC is too far ahead" in report.outcomes[0].error
+        assert server.request_count() == 0  # no batch id spent, nothing sent
+        assert fetch_rows(con, [mail.send_key]) == {}
+
+        clock.now = datetime(2026, 10, 24, 0, 30)  # Saturday's daily run
+        again = send_emails(con, [mail], scheduled_sendgrid(server, clock), retry=FAST)
+        assert again.accepted == 1
+        (message,) = server.delivered()
+        assert message.send_at == datetime(2026, 10, 26, 8, tzinfo=UTC).timestamp()
+
+
+def test_the_local_server_enforces_sendgrids_scheduling_rules(server):
+    client = SendGridAPIClient(api_key=API_KEY, host=server.host).client
+    mail = make_emails(1)[0]
+
+    def send(ahead: timedelta) -> str:
+        batch_id = client.mail.batch.post().to_dict["batch_id"]
+        attempt = Attempt("sendgrid", batch_id, utc_now() + ahead)
+        client.mail.send.post(request_body=sendgrid(server).payload(mail, attempt))
+        return batch_id
+
+    with pytest.raises(ClientHTTPError) as too_far:
+        send(timedelta(hours=72, minutes=1))
+    assert too_far.value.status_code == 400 and b"72 hours" in too_far.value.body
+
+    close = send(timedelta(seconds=CUTOFF - 1))  # within the cancel cut-off
+    with pytest.raises(ClientHTTPError) as too_late:
+        client.user.scheduled_sends.post(request_body={"batch_id": close, "status": "cancel"})
+    assert too_late.value.status_code == 400 and b"too late" in too_late.value.body
+    far = send(timedelta(hours=71))
+    cancelled = client.user.scheduled_sends.post(request_body={"batch_id": far, "status": "cancel"})
+    assert cancelled.status_code == 201
+
+
+def test_the_outbox_records_the_scheduled_time_in_the_message_and_the_ledger(con, tmp_path):
+    clock = Clock(datetime(2026, 6, 3, 0, 30))
+    outbox = OutboxBackend(tmp_path / "outbox", clock=clock)
+    emails = zoned_emails(date(2026, 6, 2), DeliveryWindow())
+    emails.append(make_emails(1)[0])  # no window: as soon as possible
+    assert send_emails(con, emails, outbox).accepted == len(emails)
+
+    expected = {
+        emails[0].send_key: datetime(2026, 6, 3, 7, 0),  # Paris: Wednesday 09:00 CEST
+        emails[5].send_key: datetime(2026, 6, 3, 16, 0),  # Los Angeles: 09:00 PDT
+        emails[7].send_key: datetime(2026, 6, 3, 0, 30),  # Tokyo: 09:30 JST, now
+        emails[-1].send_key: datetime(2026, 6, 3, 0, 30),
+    }
+    rows = fetch_rows(con, expected)
+    for send_key, at in expected.items():
+        message = email.message_from_bytes(
+            outbox.eml_path(send_key).read_bytes(), policy=email.policy.default
+        )
+        assert message[SEND_AT_HEADER] == f"{at:%Y-%m-%dT%H:%M:%S}Z"
+        assert (rows[send_key].scheduled_for, rows[send_key].send_at) == (at, None)
+    for mail in emails[:-1]:
+        scheduled = fetch_rows(con, [mail.send_key])[mail.send_key].scheduled_for
+        assert_in_window(scheduled.replace(tzinfo=UTC), DeliveryWindow(), *_slot(mail))
+
+
+def _slot(mail: RenderedEmail) -> tuple[str, date]:
+    return mail.delivery.timezone, mail.delivery.due_on
+
+
+def test_a_ledger_from_before_scheduled_for_gets_the_column_and_keeps_its_rows(tmp_path):
+    old_ddl = LEDGER_DDL.replace("    scheduled_for timestamp,\n", "")
+    assert "scheduled_for" not in old_ddl
+    with duckdb.connect(str(tmp_path / "old.duckdb")) as old:
+        old.execute("create schema email")
+        old.execute(old_ddl)
+        old.execute(
+            "insert into email.send_ledger (send_key, trigger_type, locale, to_email_hash, "
+            "backend, status, attempts, updated_at) values "
+            "('old:1', 'level_up', 'en', 'h', 'outbox', 'accepted', 1, now())"
+        )
+        ensure_send_ledger(old)
+        ensure_send_ledger(old)  # again: nothing to add
+        row = fetch_rows(old, ["old:1"])["old:1"]
+        assert (row.status, row.scheduled_for) == ("accepted", None)
+        report = send_emails(old, make_emails(1), OutboxBackend(tmp_path / "outbox"))
+        assert report.accepted == 1
+        assert old.execute("select count(scheduled_for) from email.send_ledger").fetchone() == (1,)

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.emails.delivery import DeliverySlot
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.sending import (
     Attempt,
@@ -70,8 +71,8 @@ class CrashingBackend(SendGridBackend):
             self._calls += 1
             return self._calls == self.crash_on
 
-    def new_attempt(self, retry: RetryPolicy) -> Attempt:
-        attempt = super().new_attempt(retry)
+    def new_attempt(self, retry: RetryPolicy, delivery: DeliverySlot | None = None) -> Attempt:
+        attempt = super().new_attempt(retry, delivery)
         if self._reached("after_batch_created"):
             os.kill(os.getpid(), signal.SIGKILL)
         return attempt

@@ -67,6 +67,15 @@ EVENTS = [
         "useragent": "Mozilla/5.0",
         "send_key": "usr_000001:weekly_report:2026-W09",
     },
+    {
+        "email": "ada@example.com",
+        "timestamp": 1772366460,
+        "event": "click",
+        "sg_event_id": "evt-click-1",
+        "sg_message_id": "14c5d75ce93.filterdrecv-1-0",
+        "url": "https://app.flywheel.example.com/dashboard?utm_content=open_dashboard",
+        "send_key": "usr_000001:weekly_report:2026-W09",
+    },
 ]
 
 
@@ -155,6 +164,7 @@ def test_a_signed_request_is_stored_as_a_raw_file(receiver, private_key):
             "event": "delivered",
             "timestamp": "1772362805",
             "send_key": "usr_000001:weekly_report:2026-W09",
+            "url": None,
         },
         {
             "sg_event_id": "evt-open-1",
@@ -163,6 +173,16 @@ def test_a_signed_request_is_stored_as_a_raw_file(receiver, private_key):
             "event": "open",
             "timestamp": "1772366400",
             "send_key": "usr_000001:weekly_report:2026-W09",
+            "url": None,
+        },
+        {
+            "sg_event_id": "evt-click-1",
+            "sg_message_id": "14c5d75ce93.filterdrecv-1-0",
+            "email": "ada@example.com",
+            "event": "click",
+            "timestamp": "1772366460",
+            "send_key": "usr_000001:weekly_report:2026-W09",
+            "url": "https://app.flywheel.example.com/dashboard?utm_content=open_dashboard",
         },
     ]
     # no temporary file is left behind
@@ -259,18 +279,18 @@ def test_a_retried_delivery_is_a_second_file_that_staging_deduplicates(receiver,
     files = raw_files(raw_dir)
     assert len(files) == 2
     assert [pq.read_table(path).column("sg_event_id").to_pylist() for path in files] == [
-        ["evt-delivered-1", "evt-open-1"],
-        ["evt-delivered-1", "evt-open-1"],
+        ["evt-delivered-1", "evt-open-1", "evt-click-1"],
+        ["evt-delivered-1", "evt-open-1", "evt-click-1"],
     ]
     with duckdb.connect() as con:
         ensure_raw_schema(con)
         loads, errors = load_table(con, raw_dir, "email_events")
         assert errors == []
-        assert [load.rows for load in loads] == [2, 2]
+        assert [load.rows for load in loads] == [3, 3]
         raw_rows, distinct_ids = con.execute(
             "select count(*), count(distinct sg_event_id) from raw.email_events"
         ).fetchone()
-    assert (raw_rows, distinct_ids) == (4, 2)
+    assert (raw_rows, distinct_ids) == (6, 3)
 
 
 def test_health_probe(receiver):
@@ -321,6 +341,7 @@ def test_event_rows_keep_every_event_as_text():
         "event": "open",
         "timestamp": "1772366400.5",
         "send_key": None,
+        "url": None,
     }
     legacy = {"event": "click", "unique_args": {"send_key": "u1:level_up:x"}}
     assert event_row(legacy)["send_key"] == "u1:level_up:x"

@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import dagster as dg
@@ -9,6 +10,7 @@ import duckdb
 from jinja2 import TemplateError
 
 from orchestration.emails import weekly_report
+from orchestration.emails.delivery import DeliverySlot, DeliveryWindow
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.render import render_email
 from orchestration.emails.sending.factory import backend_from_settings
@@ -26,9 +28,32 @@ RENDERED_DDL = """
 create or replace table email.rendered_emails (
     send_key varchar primary key, to_email varchar not null, to_name varchar,
     subject varchar not null, html varchar not null, text varchar not null,
-    trigger_type varchar not null, locale varchar not null, headers varchar not null
+    trigger_type varchar not null, locale varchar not null, headers varchar not null,
+    -- the delivery window: the reader's time zone, the local day due, the window's hours
+    timezone varchar, due_on date, delivery_hour integer, delivery_window_hours integer,
+    deliver_on_weekends boolean
 )
 """
+
+
+def delivery_window(settings: Settings, trigger_type: str) -> DeliveryWindow:
+    """The local window an e-mail arrives in: the weekly report's opens at its own hour."""
+    weekly = trigger_type == "weekly_report"
+    return DeliveryWindow(
+        hour=settings.weekly_report_hour if weekly else settings.delivery_hour,
+        hours=settings.delivery_window_hours,
+        weekends=settings.deliver_on_weekends,
+    )
+
+
+def delivery_slot(payload: dict, settings: Settings) -> DeliverySlot:
+    """When a payload's e-mail should arrive: triggers on their local day (`triggered_on`),
+    weekly reports on the Monday after the Sunday that ends their week."""
+    trigger_type = payload["trigger_type"]
+    due_on = _as_date(payload["triggered_on"])
+    if trigger_type == "weekly_report":
+        due_on += timedelta(days=1)  # the report is dated the Sunday; it goes out on Monday
+    return DeliverySlot(payload.get("timezone"), due_on, delivery_window(settings, trigger_type))
 
 
 class EmailSelection(dg.Config):
@@ -48,14 +73,26 @@ def due_payloads(
 ) -> tuple[list[str], list[tuple]]:
     """The payload rows a run renders: (column names, rows)."""
     weekly = selection.weekly_reports_at is not None
+    # Grace counts the days an e-mail could have gone out: with weekend delivery off, a
+    # Friday trigger deferred past the weekend (docs/sending.md) is still due on Monday.
+    window = delivery_window(settings, "daily")
+    weekend_days = 0 if window.weekends else 2
     cursor = con.execute(
         "select * from email.rpt_email_payloads "
         "where (trigger_type = 'weekly_report') = ? and triggered_on between ? and ? "
         "order by send_key",
-        [weekly, day - timedelta(days=settings.send_grace_days), day],
+        [weekly, day - timedelta(days=settings.send_grace_days + weekend_days), day],
     )
     columns = [column[0] for column in cursor.description]
     rows = cursor.fetchall()
+    if not weekly and weekend_days:
+        triggered_on = columns.index("triggered_on")
+        rows = [
+            row
+            for row in rows
+            if window.delivery_days_between(_as_date(row[triggered_on]), day)
+            <= settings.send_grace_days
+        ]
     if weekly:
         at = datetime.fromisoformat(selection.weekly_reports_at)
         week_end, timezone = columns.index("triggered_on"), columns.index("timezone")
@@ -71,6 +108,10 @@ def due_payloads(
             )
         ]
     return columns, rows
+
+
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 @dg.asset(
@@ -99,13 +140,15 @@ def rendered_emails(
             payload = dict(zip(columns, row, strict=True))
             # One payload the templates cannot render must not hold back everyone else's.
             try:
-                emails.append(render_email(payload, settings))
+                email = render_email(payload, settings)
+                emails.append(replace(email, delivery=delivery_slot(payload, settings)))
             except (KeyError, ValueError, TemplateError) as error:
                 failures[payload["send_key"]] = f"{type(error).__name__}: {error}"
         con.execute(RENDERED_DDL)
         if emails:
             con.executemany(
-                "insert into email.rendered_emails values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into email.rendered_emails "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     [
                         e.send_key,
@@ -117,6 +160,11 @@ def rendered_emails(
                         e.trigger_type,
                         e.locale,
                         json.dumps(e.headers),
+                        e.delivery.timezone,
+                        e.delivery.due_on,
+                        e.delivery.window.hour,
+                        e.delivery.window.hours,
+                        e.delivery.window.weekends,
                     ]
                     for e in emails
                 ],
@@ -157,9 +205,17 @@ def email_send_ledger(
         ensure_send_ledger(con)
         rows = con.execute(
             "select send_key, to_email, to_name, subject, html, text, trigger_type, locale, "
-            "headers from email.rendered_emails order by send_key"
+            "headers, timezone, due_on, delivery_hour, delivery_window_hours, "
+            "deliver_on_weekends from email.rendered_emails order by send_key"
         ).fetchall()
-        emails = [RenderedEmail(*row[:8], headers=json.loads(row[8])) for row in rows]
+        emails = [
+            RenderedEmail(
+                *row[:8],
+                headers=json.loads(row[8]),
+                delivery=DeliverySlot(row[9], row[10], DeliveryWindow(*row[11:14])),
+            )
+            for row in rows
+        ]
         report = send_emails(con, emails, backend)
     context.log.info(f"{settings.email_backend}: {report.summary()}")
     metadata = {
@@ -168,6 +224,7 @@ def email_send_ledger(
         "already_sent": report.already_sent,
         "failed": report.failed,
         "in_doubt": report.in_doubt,
+        "deferred": report.deferred,
         "resent_after_cancel": report.resent_after_cancel,
     }
     if report.in_doubt:

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from orchestration.emails.delivery import DeliverySlot
+
 
 @dataclass(frozen=True)
 class RenderedEmail:
@@ -14,3 +16,5 @@ class RenderedEmail:
     trigger_type: str  # also the SendGrid category
     locale: str
     headers: dict[str, str] = field(default_factory=dict)  # e.g. List-Unsubscribe
+    # When it should arrive (the reader's local delivery window); None: as soon as possible.
+    delivery: DeliverySlot | None = None

@@ -1,10 +1,11 @@
 """What a sending backend does, and what it answers.
 
 The sender (`sender.py`) owns the ledger and the retry loop; a backend only talks to its
-transport. Each send attempt is prepared first (`new_attempt`: for SendGrid a fresh batch id
-and a `send_at` time), written to the ledger as `pending`, then made (`send`). An attempt that
-may have been taken although no answer came back is made harmless with `withdraw` before the
-message is sent again.
+transport. Each send attempt is prepared first (`new_attempt`: the time it is scheduled for,
+from the e-mail's delivery window, and for SendGrid a fresh batch id and that `send_at`),
+written to the ledger as `pending`, then made (`send`). An attempt that may have been taken
+although no answer came back is made harmless with `withdraw` before the message is sent
+again.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from orchestration.emails.delivery import DeliverySlot
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.sending.retry import RetryPolicy
 
@@ -27,6 +29,8 @@ class Attempt:
     backend: str
     batch_id: str | None = None
     send_at: datetime | None = None  # naive UTC; the provider delivers at this time
+    # naive UTC; when the message should reach the reader (SendGrid: = send_at)
+    scheduled_for: datetime | None = None
 
 
 class SendStatus(StrEnum):
@@ -67,6 +71,15 @@ class AttemptUnavailable(Exception):
         self.credentials_refused = credentials_refused
 
 
+class DeliveryTooFarAhead(Exception):
+    """The message's delivery window is further ahead than the provider can schedule: it is
+    not sent now, and a later run sends it (docs/sending.md)."""
+
+    def __init__(self, deliver_at: datetime) -> None:
+        super().__init__(f"delivery at {deliver_at:%Y-%m-%d %H:%M} UTC is too far ahead")
+        self.deliver_at = deliver_at
+
+
 class SendBackend(Protocol):
     """A transport for `RenderedEmail`s. Methods are called from worker threads."""
 
@@ -75,8 +88,10 @@ class SendBackend(Protocol):
         """The ledger's `backend` value: `outbox`, `sendgrid` or `sendgrid_sandbox`."""
         ...
 
-    def new_attempt(self, retry: RetryPolicy) -> Attempt:
-        """Prepare an attempt; raises `AttemptUnavailable`."""
+    def new_attempt(self, retry: RetryPolicy, delivery: DeliverySlot | None = None) -> Attempt:
+        """Prepare an attempt scheduled for the first instant of `delivery`'s window that the
+        backend can still make (None: as soon as it can); raises `AttemptUnavailable`, or
+        `DeliveryTooFarAhead` when that instant is beyond what the provider schedules."""
         ...
 
     def send(self, email: RenderedEmail, attempt: Attempt) -> SendResult:

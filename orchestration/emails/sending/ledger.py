@@ -38,6 +38,7 @@ create table if not exists {LEDGER_TABLE} (
     attempts integer not null,
     batch_id varchar,
     send_at timestamp,
+    scheduled_for timestamp,
     first_attempt_at timestamp,
     last_attempt_at timestamp,
     accepted_at timestamp,
@@ -51,7 +52,7 @@ create table if not exists {LEDGER_TABLE} (
 _COLUMNS = (
     "send_key, trigger_type, locale, to_email_hash, backend, status, attempts, batch_id, "
     "send_at, first_attempt_at, last_attempt_at, accepted_at, provider_message_id, "
-    "failure_kind, error, updated_at"
+    "failure_kind, error, updated_at, scheduled_for"
 )
 
 
@@ -73,11 +74,17 @@ class LedgerRow:
     failure_kind: FailureKind | None
     error: str | None
     updated_at: datetime
+    scheduled_for: datetime | None  # when the reader's delivery window asked it to arrive
 
     @property
     def attempt(self) -> Attempt:
         """The last attempt recorded for this row."""
-        return Attempt(backend=self.backend, batch_id=self.batch_id, send_at=self.send_at)
+        return Attempt(
+            backend=self.backend,
+            batch_id=self.batch_id,
+            send_at=self.send_at,
+            scheduled_for=self.scheduled_for,
+        )
 
 
 class LedgerConflict(RuntimeError):
@@ -85,9 +92,12 @@ class LedgerConflict(RuntimeError):
 
 
 def ensure_send_ledger(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the `email` schema and the send ledger if they do not exist."""
+    """Create the `email` schema and the send ledger if they do not exist, and add the columns
+    that later versions introduced to a ledger an earlier version created (existing rows get
+    null: their time was not recorded)."""
     con.execute("create schema if not exists email")
     con.execute(LEDGER_DDL)
+    con.execute(f"alter table {LEDGER_TABLE} add column if not exists scheduled_for timestamp")
 
 
 def email_hash(address: str) -> str:
@@ -113,14 +123,15 @@ def fetch_rows(con: duckdb.DuckDBPyConnection, send_keys: Iterable[str]) -> dict
 def record_pending(
     con: duckdb.DuckDBPyConnection, email: RenderedEmail, attempt: Attempt, now: datetime
 ) -> None:
-    """Before a provider call: the attempt (batch id, send_at) and attempts + 1."""
+    """Before a provider call: the attempt (batch id, send_at, scheduled_for) and attempts
+    + 1."""
     written = con.execute(
         f"""
         insert into {LEDGER_TABLE} as ledger (
             send_key, trigger_type, locale, to_email_hash, backend, status, attempts,
-            batch_id, send_at, first_attempt_at, last_attempt_at, updated_at
+            batch_id, send_at, scheduled_for, first_attempt_at, last_attempt_at, updated_at
         )
-        values (?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?)
+        values (?, ?, ?, ?, ?, 'pending', 1, ?, ?, ?, ?, ?, ?)
         on conflict (send_key) do update set
             trigger_type = excluded.trigger_type,
             locale = excluded.locale,
@@ -130,6 +141,7 @@ def record_pending(
             attempts = ledger.attempts + 1,
             batch_id = excluded.batch_id,
             send_at = excluded.send_at,
+            scheduled_for = excluded.scheduled_for,
             first_attempt_at = coalesce(ledger.first_attempt_at, excluded.first_attempt_at),
             last_attempt_at = excluded.last_attempt_at,
             failure_kind = null,
@@ -145,6 +157,7 @@ def record_pending(
             attempt.backend,
             attempt.batch_id,
             attempt.send_at,
+            attempt.scheduled_for,
             now,
             now,
             now,

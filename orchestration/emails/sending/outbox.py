@@ -4,18 +4,25 @@ Used by default and in development: nothing leaves the machine. A message's file
 after its send_key, and the `.eml` is written last, to a temporary name and then moved into
 place with `os.replace`, so it either exists whole or not at all. An existing `.eml` means the
 message was already handed over: it is never written twice.
+
+The outbox holds nothing back: the time the reader's delivery window asks for is written into
+the message as `X-Flywheel-Send-At` (ISO 8601, UTC), for whatever relays the files to honour,
+and into the ledger's `scheduled_for`.
 """
 
 import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Callable
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
 from pathlib import Path
 
+from orchestration.emails.delivery import DeliverySlot
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.sending.backend import (
     Attempt,
@@ -30,7 +37,10 @@ from orchestration.emails.sending.headers import (
     checked_headers,
     single_line,
 )
+from orchestration.emails.sending.ledger import utc_now
 from orchestration.emails.sending.retry import RetryPolicy
+
+SEND_AT_HEADER = "X-Flywheel-Send-At"
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # Headers set with `set_raw` are written as they are; the others are folded (and non-ASCII
@@ -59,8 +69,10 @@ class OutboxBackend:
         from_email: str = "reports@flywheel.example.com",
         from_name: str = "Flywheel",
         reply_to: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.outbox_dir = Path(outbox_dir)
+        self.clock = clock  # naive UTC now
         self.from_email = checked_address(from_email)
         self.from_name = single_line(from_name)
         self.reply_to = checked_address(reply_to) if reply_to else None
@@ -71,15 +83,18 @@ class OutboxBackend:
     def eml_path(self, send_key: str) -> Path:
         return self.outbox_dir / f"{outbox_stem(send_key)}.eml"
 
-    def new_attempt(self, retry: RetryPolicy) -> Attempt:
-        return Attempt(backend=self.name)
+    def new_attempt(self, retry: RetryPolicy, delivery: DeliverySlot | None = None) -> Attempt:
+        """Scheduled for the first instant of the delivery window from now (no limit ahead)."""
+        now = self.clock().replace(microsecond=0)
+        scheduled_for = delivery.delivery_time(now) if delivery is not None else now
+        return Attempt(backend=self.name, scheduled_for=scheduled_for)
 
     def send(self, email: RenderedEmail, attempt: Attempt) -> SendResult:
         eml = self.eml_path(email.send_key)
         if eml.exists():
             return SendResult(SendStatus.ACCEPTED, provider_message_id=eml.name)
         try:
-            message = self.mime_message(email)
+            message = self.mime_message(email, attempt.scheduled_for)
         except InvalidMessage as exc:
             return SendResult(SendStatus.REJECTED, reason=str(exc))
         try:
@@ -101,8 +116,9 @@ class OutboxBackend:
         # An outbox attempt is resolved by `send` itself: the .eml exists or it does not.
         return Withdrawal(WithdrawStatus.NOTHING_IN_FLIGHT)
 
-    def mime_message(self, email: RenderedEmail) -> EmailMessage:
-        """The message as multipart/alternative (text, then HTML) with one-line headers."""
+    def mime_message(self, email: RenderedEmail, send_at: datetime | None = None) -> EmailMessage:
+        """The message as multipart/alternative (text, then HTML) with one-line headers;
+        `send_at` (naive UTC), when given, is the `X-Flywheel-Send-At` header."""
         to_email = checked_address(email.to_email)
         extra_headers = checked_headers(email.headers)
         message = EmailMessage()
@@ -116,6 +132,8 @@ class OutboxBackend:
         message["X-Flywheel-Trigger"] = single_line(email.trigger_type)
         if self.reply_to:
             message["Reply-To"] = self.reply_to
+        if send_at is not None:
+            message[SEND_AT_HEADER] = f"{send_at:%Y-%m-%dT%H:%M:%S}Z"
         for name, value in extra_headers.items():
             if value.isascii() and len(name) + 2 + len(value) <= _MAX_LINE:
                 # As it is: folding would RFC 2047-encode a long URL (`=?utf-8?q?=3Chttps...`),

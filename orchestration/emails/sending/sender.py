@@ -27,6 +27,7 @@ from orchestration.emails.sending import ledger
 from orchestration.emails.sending.backend import (
     Attempt,
     AttemptUnavailable,
+    DeliveryTooFarAhead,
     SendBackend,
     SendStatus,
     WithdrawStatus,
@@ -47,6 +48,7 @@ OutcomeStatus = Literal[
     "in_doubt",  # an attempt may be in flight and could not be resolved now: a re-run will
     "duplicate",  # the same send_key appeared earlier in this run's input
     "not_attempted",  # the run was aborted before this message's turn
+    "deferred",  # its delivery window is too far ahead to schedule now: a later run sends it
 ]
 
 
@@ -88,6 +90,10 @@ class SendReport:
     @property
     def in_doubt(self) -> int:
         return self.count("in_doubt")
+
+    @property
+    def deferred(self) -> int:
+        return self.count("deferred")
 
     @property
     def resent_after_cancel(self) -> int:
@@ -363,7 +369,14 @@ class _Run:
             self._sleep(delay)
 
             try:
-                attempt = self.backend.new_attempt(self.retry)
+                attempt = self.backend.new_attempt(self.retry, email.delivery)
+            except DeliveryTooFarAhead as exc:
+                if after_cancel:
+                    # A pending row whose batch is cancelled would look in doubt to a later
+                    # run, and past its window unresolved: record that nothing is in flight.
+                    failed("transient", f"attempt in doubt cancelled; {exc}: a later run sends it")
+                logger.info("send_key=%s deferred: %s", key, exc)
+                return MessageOutcome(key, "deferred", attempts, error=str(exc))
             except AttemptUnavailable as exc:
                 if exc.credentials_refused:
                     self._abort(exc.reason)

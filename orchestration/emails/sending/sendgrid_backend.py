@@ -2,8 +2,11 @@
 
 SendGrid has no idempotency key, so a request that gets no answer (time-out, dropped
 connection, 5xx) may or may not have been taken. Every attempt is therefore scheduled: it gets
-a fresh batch id (`POST /v3/mail/batch`) and a `send_at` a little in the future
-(`delivery_delay`). Until `cancel_cutoff` before that time the batch can be cancelled
+a fresh batch id (`POST /v3/mail/batch`) and a `send_at` at least `delivery_delay` in the
+future: the first instant from then on inside the reader's delivery window, so a message sent
+after the window waits at SendGrid for the next local morning. A `send_at` further ahead than
+SendGrid schedules (72 hours, less a margin for clock skew) is not attempted: a later run
+sends it. Until `cancel_cutoff` before `send_at` the batch can be cancelled
 (`POST /v3/user/scheduled_sends`), which makes an attempt in doubt harmless: once its batch is
 cancelled, sending again cannot produce a second e-mail. SendGrid refuses to cancel later than
 10 minutes before `send_at`; the default cut-off adds a minute for clock skew.
@@ -34,6 +37,7 @@ from sendgrid.helpers.mail import (
     Asm,
     BatchId,
     Category,
+    ClickTracking,
     CustomArg,
     From,
     GroupId,
@@ -47,13 +51,16 @@ from sendgrid.helpers.mail import (
     SendAt,
     Subject,
     To,
+    TrackingSettings,
 )
 
+from orchestration.emails.delivery import DeliverySlot
 from orchestration.emails.groups import email_group
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.sending.backend import (
     Attempt,
     AttemptUnavailable,
+    DeliveryTooFarAhead,
     SendResult,
     SendStatus,
     Withdrawal,
@@ -74,8 +81,11 @@ from orchestration.emails.sending.redaction import (
 from orchestration.emails.sending.retry import RateGate, RetryPolicy
 
 SENDGRID_API_HOST = "https://api.sendgrid.com"
-# SendGrid schedules at most 72 hours ahead.
+# SendGrid schedules at most 72 hours ahead. A send_at is never set further ahead than
+# SCHEDULE_HORIZON: SendGrid measures from its own clock, and a send_at it refuses (400) would
+# fail the message for good.
 _MAX_SCHEDULE_AHEAD = timedelta(hours=72)
+SCHEDULE_HORIZON = _MAX_SCHEDULE_AHEAD - timedelta(minutes=10)
 _MAX_REASON_CHARS = 500
 # However far away a 429's reset time is, the workers are held back at most this long at once.
 _MAX_GATE_HOLD = 300.0
@@ -146,14 +156,15 @@ class SendGridBackend:
         delivery_delay: timedelta = timedelta(minutes=30),
         cancel_cutoff: timedelta = timedelta(minutes=11),
         request_timeout: float = 30.0,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         if not key:
             raise ValueError("SendGrid needs an API key (SENDGRID_API_KEY)")
-        if not sandbox and not cancel_cutoff < delivery_delay <= _MAX_SCHEDULE_AHEAD:
+        if not sandbox and not cancel_cutoff < delivery_delay <= SCHEDULE_HORIZON:
             raise ValueError(
                 "delivery_delay must be longer than cancel_cutoff (else an attempt in doubt "
-                "could never be cancelled) and at most 72 hours"
+                "could never be cancelled) and within SendGrid's 72 hours"
             )
         register_secret(key)
         install_log_scrubbing()
@@ -169,6 +180,7 @@ class SendGridBackend:
         self.delivery_delay = delivery_delay
         self.cancel_cutoff = cancel_cutoff
         self.request_timeout = request_timeout
+        self.clock = clock  # naive UTC now (tests run the backend at a chosen instant)
         self._gate = RateGate()
         self._local = threading.local()
 
@@ -181,17 +193,23 @@ class SendGridBackend:
 
     # --- the SendBackend protocol -------------------------------------------------------
 
-    def new_attempt(self, retry: RetryPolicy) -> Attempt:
-        """A fresh batch id and a send_at `delivery_delay` from now (sandbox: neither)."""
+    def new_attempt(self, retry: RetryPolicy, delivery: DeliverySlot | None = None) -> Attempt:
+        """A fresh batch id and a send_at: the first instant of the delivery window at least
+        `delivery_delay` from now (sandbox: no batch, no send_at; the time is only recorded). Raises
+        `DeliveryTooFarAhead`, before any request, when that is beyond SCHEDULE_HORIZON."""
         if self.sandbox:
-            return Attempt(backend=self.name)
+            return Attempt(backend=self.name, scheduled_for=self._send_at(delivery))
+        self._send_at(delivery)  # too far ahead: no batch id is spent
         reply = self._with_retries(retry, lambda client: client.mail.batch.post())
         body = reply.json()
         if reply.status in (200, 201) and isinstance(body, dict) and body.get("batch_id"):
-            send_at = utc_now() + self.delivery_delay
-            # SendGrid takes whole epoch seconds: round up, never earlier than promised.
-            send_at = send_at.replace(microsecond=0) + timedelta(seconds=1)
-            return Attempt(backend=self.name, batch_id=str(body["batch_id"]), send_at=send_at)
+            send_at = self._send_at(delivery)
+            return Attempt(
+                backend=self.name,
+                batch_id=str(body["batch_id"]),
+                send_at=send_at,
+                scheduled_for=send_at,
+            )
         raise AttemptUnavailable(
             f"could not create a batch id: {reply.reason()}",
             credentials_refused=reply.credentials_refused,
@@ -289,6 +307,7 @@ class SendGridBackend:
             mail.asm = Asm(GroupId(group_id))
         if self.sandbox:
             mail.mail_settings = MailSettings(sandbox_mode=SandBoxMode(True))
+        mail.tracking_settings = TrackingSettings(click_tracking=ClickTracking(enable=True))
         if attempt.batch_id is not None and attempt.send_at is not None:
             mail.batch_id = BatchId(attempt.batch_id)
             mail.send_at = SendAt(_epoch(attempt.send_at))
@@ -351,7 +370,19 @@ class SendGridBackend:
         time.sleep(retry.until_reset(reset) if reset is not None else retry.backoff(number))
 
     def _cancellable(self, send_at: datetime) -> bool:
-        return utc_now() < send_at - self.cancel_cutoff
+        return self.clock() < send_at - self.cancel_cutoff
+
+    def _send_at(self, delivery: DeliverySlot | None) -> datetime:
+        """The first instant of the delivery window at least `delivery_delay` from now, in
+        whole seconds (SendGrid takes epoch seconds: rounded up, never earlier)."""
+        now = self.clock()
+        earliest = (now + self.delivery_delay).replace(microsecond=0) + timedelta(seconds=1)
+        send_at = delivery.delivery_time(earliest) if delivery is not None else earliest
+        if send_at.microsecond:
+            send_at = send_at.replace(microsecond=0) + timedelta(seconds=1)
+        if send_at > now + SCHEDULE_HORIZON:
+            raise DeliveryTooFarAhead(send_at)
+        return send_at
 
 
 def _post_cancel(batch: str, client: Any) -> Any:
