@@ -71,3 +71,10 @@ def test_unit_test_fixtures_hold_every_row_of_their_seed(seed):
 
     fixture = project / "tests" / "fixtures" / f"{seed}.csv"
     assert keys(fixture) == keys(project / "seeds" / f"{seed}.csv")
+
+
+def test_unit_test_names_fit_postgres_relation_names():
+    """dbt names a unit test's relation after it; PostgreSQL cuts names at 63 characters."""
+    manifest = json.loads(flywheel_dbt.manifest_path.read_text())
+    too_long = [test["name"] for test in manifest["unit_tests"].values() if len(test["name"]) > 63]
+    assert too_long == []

@@ -104,10 +104,12 @@ final as (
         cohort_size,
         peer_count,
         -- anonymity: no share is published for a cohort smaller than min_cohort_size
-        case
-            when cohort_size >= {{ rule('min_cohort_size') }}
-                then 100.0 * peer_count / cohort_size
-        end as peer_share_pct,
+        cast(
+            case
+                when cohort_size >= {{ rule('min_cohort_size') }}
+                    then 100.0 * peer_count / cohort_size
+            end as {{ type_double() }}
+        ) as peer_share_pct,
         metric,
         metric_value,
         cohort_metric_value,
