@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_interval
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -99,6 +99,11 @@ class Formatter:
             value = value.date()
         return format_date(value, format=format, locale=self.locale)
 
+    def date_range(self, start: dt.date, end: dt.date) -> str:
+        """Two days as one range, month and year said once: `Nov 16 – 22, 2026`,
+        `16–22 nov. 2026`, `16–22 нояб. 2026 г.` (CLDR interval formats)."""
+        return format_interval(start, end, "yMMMd", locale=self.locale)
+
     def duration(self, hours: Any) -> str:
         """A time saved, in words: `1.5` → `1.5 hours` / `1,5 heure` / `1,5 часа`; under an hour
         in whole minutes (rounded up, so never `0`): `0.4` → `24 minutes`."""
@@ -124,6 +129,7 @@ class Formatter:
             "date": self.date,
             "plural_n": self.plural_n,
             "duration": self.duration,
+            "date_range": self.date_range,
             "text_bar": self.text_bar,
         }
 

@@ -23,7 +23,7 @@ from orchestration.emails.message import RenderedEmail
 from orchestration.emails.render import TRIGGER_TEMPLATES, render_email
 from orchestration.settings import REPO_ROOT, Settings
 
-PREVIEW_LOCALES = ("en", "fr", "ru", "de")  # de: not supported, rendered in English
+PREVIEW_LOCALES = ("en", "fr", "ru")  # the supported locales; any other falls back to en
 
 LONG_RUSSIAN_NAME = "Александра-Анастасия Константиновна"
 
