@@ -253,6 +253,12 @@ def _unsubscribes_table(unsubscribes: list[Unsubscribe]) -> pa.Table:
     )
 
 
+WEEKLY_REPORT_CLICK_URL = (
+    "https://app.flywheel.example.com/dashboard?utm_source=flywheel&utm_medium=email"
+    "&utm_campaign=weekly_report&utm_content=open_dashboard"
+)
+
+
 def _email_events_table(
     population: Population, unsubscribes: list[Unsubscribe], rng: np.random.Generator
 ) -> tuple[pa.Table, np.ndarray]:
@@ -286,6 +292,9 @@ def _email_events_table(
             "event": _text([row[2] for row in rows]),
             "timestamp": _text(utc.tolist()),
             "send_key": _text([row[4] for row in rows]),
+            # a click follows the weekly report's button (seed trigger_priorities' call to
+            # action, with the UTM parameters every Flywheel link carries)
+            "url": _text([WEEKLY_REPORT_CLICK_URL if row[2] == "click" else None for row in rows]),
         }
     )
     return table, utc // 86_400
