@@ -1,6 +1,8 @@
 """Numbers that never embarrass: every payload of the demo data, rendered in every locale,
 shows no zero figure, no hole, no negative number and no runaway percentage, and carries a
-call to action."""
+call to action; its subject and preheader carry the e-mail's own figure."""
+
+import html
 
 import re
 
@@ -18,6 +20,9 @@ HOLE = re.compile(r"\b(None|nan|NaN|NaT|null)\b")
 NEGATIVE = re.compile(r"(?<![\w\-–])[-−]\s?\d")
 PERCENT = re.compile(r"(\d[\d\s,.\u00a0\u202f]*)\s?%")
 MAX_PERCENT = 200  # comparisons above max_comparison_pct are shown as a multiple
+# The preheader: the hidden text before the spacer (U+034F) that keeps the body out of the
+# inbox preview
+PREHEADER = re.compile(r"<div[^>]*\bpreheader\b[^>]*>(.*?)\u034f", re.S)
 
 
 def _percent(figure: str) -> float:
@@ -54,4 +59,24 @@ def test_every_payload_renders_without_embarrassing_figures(payloads, locale):
             found.append("no call to action")
         if found:
             problems.append((payload["send_key"], found))
+    assert problems == [], problems[:10]
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_every_inbox_line_carries_the_emails_figure(payloads, locale):
+    """What the inbox shows (subject, preheader) says the e-mail's own number ("42 tasks this
+    week", "10 days"), or the level or badge reached: no fixed line promising what the
+    e-mail may not hold."""
+    settings = Settings()
+    problems = []
+    for payload in payloads:
+        email_ = render_email({**payload, "locale": locale}, settings)
+        preheader = PREHEADER.search(html.unescape(email_.html)).group(1).strip()
+        inbox_line = f"{email_.subject} {preheader}"
+        if not preheader or not (
+            re.search(r"\d", inbox_line)
+            or payload["trigger_type"] == "level_up"
+            or payload["detail_badge"] is not None
+        ):
+            problems.append((payload["send_key"], inbox_line))
     assert problems == [], problems[:10]
