@@ -130,8 +130,9 @@ def run(as_of: datetime | None) -> None:
     from orchestration.runner import run_day
     from orchestration.summary import print_summary
 
+    started = datetime.now(UTC).replace(tzinfo=None)  # the ledger's naive UTC
     results = run_day(day)
-    print_summary(get_settings())
+    print_summary(get_settings(), sent_since=started)
     if not all(result.success for result in results):
         raise click.ClickException(f"The run for {day} failed; see the log above.")
 
