@@ -186,12 +186,66 @@ def webhook(host: str, port: int) -> None:
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Directory to write the gallery into (default: previews/ in the repository).",
+    help="Directory to write into (default: previews/ in the repository; with --send-key or "
+    "--user, a folder named after it inside previews/).",
 )
-def preview(out_dir: Path | None) -> None:
-    """Render every e-mail template in every language into a browsable HTML gallery."""
-    from orchestration.emails.preview import build_previews
+@click.option(
+    "--send-key",
+    default=None,
+    help="Preview this real e-mail of the warehouse (a send_key of email.rpt_email_payloads).",
+)
+@click.option(
+    "--user",
+    "user_id",
+    default=None,
+    help="Preview this user's real e-mails: the latest one of each trigger type they got.",
+)
+def preview(out_dir: Path | None, send_key: str | None, user_id: str | None) -> None:
+    """Render e-mails in every language (en, fr, ru) into a gallery to sign them off with: an
+    inbox view (sender, subject and preheader with their lengths), each sample's languages
+    side by side at 375 and 800 px, and every e-mail as HTML and text.
+
+    Without options: per trigger type, the typical and extreme real e-mails of the warehouse
+    (FLYWHEEL_WAREHOUSE), or fixed samples where it has none. With --send-key or --user: those
+    real e-mails. The warehouse is only read; readers' addresses are replaced in every preview.
+    """
+    from orchestration.emails.preview import build_previews, real_samples
+    from orchestration.emails.real_payloads import (
+        WarehouseUnavailable,
+        latest_payloads_of_user,
+        payload_by_send_key,
+    )
+    from orchestration.emails.sending.outbox import outbox_stem
     from orchestration.settings import REPO_ROOT
 
-    index = build_previews(out_dir or REPO_ROOT / "previews", checked_settings())
-    click.echo(f"Wrote the e-mail previews; open {index.resolve().as_uri()}")
+    settings = checked_settings()
+    if send_key is not None and user_id is not None:
+        raise click.UsageError("Give --send-key or --user, not both.")
+    if send_key is None and user_id is None:
+        index = build_previews(out_dir or REPO_ROOT / "previews", settings)
+        click.echo(f"Wrote the e-mail previews; open {index.resolve().as_uri()}")
+        return
+    try:
+        if send_key is not None:
+            payload = payload_by_send_key(settings.warehouse, send_key)
+            payloads = [payload] if payload else []
+            missing = f"No e-mail with send key {send_key!r} in email.rpt_email_payloads"
+        else:
+            payloads = latest_payloads_of_user(settings.warehouse, user_id)
+            missing = f"No e-mail for user {user_id!r} in email.rpt_email_payloads"
+    except WarehouseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    if not payloads:
+        raise click.ClickException(f"{missing} ({settings.warehouse}).")
+    name = outbox_stem(send_key) if send_key is not None else f"user-{outbox_stem(user_id)}"
+    target = out_dir or REPO_ROOT / "previews" / name
+    note = f"{settings.warehouse}, {send_key or 'user ' + user_id} (address replaced)"
+    index = build_previews(target, settings, real_samples(payloads), note)
+    for payload in payloads:
+        click.echo(
+            f"{payload['send_key']}: {payload['trigger_type']} of {payload['triggered_on']} "
+            f"in {payload['locale']}"
+        )
+    click.echo(
+        f"Wrote {len(payloads)} real e-mail(s) in en, fr, ru; open {index.resolve().as_uri()}"
+    )
