@@ -8,7 +8,7 @@ DEMO_DIR := $(CURDIR)/data/demo
 DEMO_ENV := FLYWHEEL_RAW_DIR=$(DEMO_DIR)/raw FLYWHEEL_WAREHOUSE=$(DEMO_DIR)/flywheel.duckdb \
 	FLYWHEEL_OUTBOX_DIR=$(DEMO_DIR)/outbox FLYWHEEL_EMAIL_BACKEND=outbox DBT_TARGET=duckdb
 
-.PHONY: setup system-deps demo test ui lint format bench
+.PHONY: setup system-deps demo test ui lint format bench docs-emails
 
 setup: .venv/.synced
 
@@ -45,6 +45,9 @@ lint: setup
 format: setup
 	uv run --frozen ruff check --fix .
 	uv run --frozen ruff format .
+
+docs-emails: setup  ## Pictures of each trigger type's typical e-mail in the demo warehouse (after make demo)
+	$(DEMO_ENV) uv run --frozen flywheel docs-pictures
 
 bench: setup  ## Benchmarks: 1M and 10M events; writes docs/benchmarks.md (about 20 min)
 	uv run --frozen python -m benchmarks.run

@@ -1,11 +1,13 @@
 """The `flywheel` command line."""
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 from pydantic import ValidationError
 
+from orchestration.emails.i18n import SUPPORTED_LOCALES
 from orchestration.settings import Settings, get_settings
 
 
@@ -192,12 +194,14 @@ def webhook(host: str, port: int) -> None:
 @click.option(
     "--send-key",
     default=None,
+    metavar="KEY",
     help="Preview this real e-mail of the warehouse (a send_key of email.rpt_email_payloads).",
 )
 @click.option(
     "--user",
     "user_id",
     default=None,
+    metavar="USER_ID",
     help="Preview this user's real e-mails: the latest one of each trigger type they got.",
 )
 def preview(out_dir: Path | None, send_key: str | None, user_id: str | None) -> None:
@@ -249,3 +253,95 @@ def preview(out_dir: Path | None, send_key: str | None, user_id: str | None) -> 
     click.echo(
         f"Wrote {len(payloads)} real e-mail(s) in en, fr, ru; open {index.resolve().as_uri()}"
     )
+
+
+@main.command("send-test")
+@click.option(
+    "--to", "to_email", required=True, metavar="ADDRESS", help="The address to send the test to."
+)
+@click.option(
+    "--send-key",
+    required=True,
+    metavar="KEY",
+    help="The real e-mail to send (a send_key of email.rpt_email_payloads).",
+)
+@click.option(
+    "--locale",
+    type=click.Choice(SUPPORTED_LOCALES),
+    default=None,
+    help="The language to render it in (default: the reader's).",
+)
+def send_test(to_email: str, send_key: str, locale: str | None) -> None:
+    """Send one real e-mail of the warehouse to ADDRESS now, through the configured backend
+    (FLYWHEEL_EMAIL_BACKEND), marked as a test: subject prefixed "[TEST] ", header
+    X-Flywheel-Test: true, a send key of its own (its events never count for the real send).
+    It is not scheduled and never written to the send ledger: the real e-mail still goes out
+    when it is due. The warehouse is only read."""
+    from orchestration.emails.real_payloads import WarehouseUnavailable, payload_by_send_key
+    from orchestration.emails.send_test import render_for_tester, send_now
+    from orchestration.emails.sending.backend import SendStatus
+    from orchestration.emails.sending.factory import backend_from_settings
+    from orchestration.emails.sending.headers import InvalidMessage
+
+    settings = checked_settings()
+    try:
+        payload = payload_by_send_key(settings.warehouse, send_key)
+    except WarehouseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    if payload is None:
+        raise click.ClickException(
+            f"No e-mail with send key {send_key!r} in email.rpt_email_payloads "
+            f"({settings.warehouse})."
+        )
+    try:
+        email = render_for_tester(payload, to_email, settings, locale)
+        backend = backend_from_settings(settings)
+    except (InvalidMessage, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    result = send_now(email, backend)
+    if result.status != SendStatus.ACCEPTED:
+        raise click.ClickException(
+            f"{backend.name} did not take the test ({result.status}): {result.reason}"
+        )
+    where = (
+        f" ({settings.outbox_dir / result.provider_message_id})" if backend.name == "outbox" else ""
+    )
+    click.echo(
+        f"Sent a test of {send_key} ({email.trigger_type}, {email.locale}) to {to_email} "
+        f"through {backend.name}{where}; its send key is {email.send_key}."
+    )
+
+
+@main.command("docs-pictures")
+@click.option(
+    "--out",
+    "docs_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The docs folder (default: docs/ in the repository).",
+)
+@click.option(
+    "--chromium",
+    default=lambda: shutil.which("chromium") or "/usr/bin/chromium",
+    show_default="chromium on PATH",
+    help="The Chromium executable to take the pictures with.",
+)
+def docs_pictures(docs_dir: Path | None, chromium: str) -> None:
+    """Picture the typical real e-mail of each trigger type in the warehouse
+    (FLYWHEEL_WAREHOUSE), in English, into docs/emails/*.png and docs/emails.md."""
+    from orchestration.emails.real_payloads import WarehouseUnavailable
+    from orchestration.settings import REPO_ROOT
+
+    try:
+        from orchestration.emails.docs_pictures import write_docs_pictures
+    except ImportError as error:
+        raise click.ClickException(
+            f"{error}: the pictures need Playwright (uv sync installs the dev dependencies)"
+        ) from None
+    if not Path(chromium).is_file():
+        raise click.ClickException(f"No Chromium at {chromium} (make system-deps installs it).")
+    try:
+        page = write_docs_pictures(checked_settings(), docs_dir or REPO_ROOT / "docs", chromium)
+    except WarehouseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Wrote {page} and its pictures")

@@ -82,9 +82,11 @@ SAMPLE_CASES = (
 
 @dataclass(frozen=True)
 class RealPayload:
-    case: str  # a SAMPLE_CASES name, or how the row was asked for
+    case: str  # a SAMPLE_CASES name
     description: str
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # its address replaced
+    figure: str  # e.g. "current_streak_days 14"
+    emails: int  # how many e-mails of its trigger type the warehouse holds
 
 
 @contextmanager
@@ -193,6 +195,8 @@ def sample_payloads_by_trigger(
                         f"{case.description} ({what}; one of {emails:,} e-mails; "
                         f"{row['send_key']})",
                         for_preview(row),
+                        what,
+                        emails,
                     )
                 )
     return {t: samples[t] for t in trigger_types if t in samples}
