@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 from babel.messages.pofile import read_po
 
@@ -22,6 +23,7 @@ from orchestration.emails.preview import (
     PREVIEW_LOCALES,
     build_previews,
     fixture_samples,
+    gallery_samples,
     render_previews,
     sample_payloads,
 )
@@ -242,3 +244,16 @@ def test_side_by_side_pages_show_every_language_at_both_widths(gallery, browser)
     page.goto((gallery / pages[0]).as_uri() + "#desktop")
     assert page.evaluate(FRAMES)[0]["width"] == 800
     page.close()
+
+
+def test_without_a_warehouse_the_gallery_shows_the_fixtures_and_says_why(tmp_path):
+    missing = Settings(_env_file=None, FLYWHEEL_WAREHOUSE=str(tmp_path / "none.duckdb"))
+    samples, note = gallery_samples(missing)
+    assert samples == fixture_samples()
+    assert "fixed sample payloads" in note and "no warehouse at" in note
+
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    samples, note = gallery_samples(Settings(_env_file=None, FLYWHEEL_WAREHOUSE=str(empty)))
+    assert samples == fixture_samples()
+    assert "has no email.rpt_email_payloads" in note
