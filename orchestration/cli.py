@@ -202,7 +202,8 @@ def webhook(host: str, port: int) -> None:
     "user_id",
     default=None,
     metavar="USER_ID",
-    help="Preview this user's real e-mails: the latest one of each trigger type they got.",
+    help="Preview this user's real e-mails: the latest one of each trigger type they got "
+    "(their latest day's e-mails among them).",
 )
 def preview(out_dir: Path | None, send_key: str | None, user_id: str | None) -> None:
     """Render e-mails in every language (en, fr, ru) into a gallery to sign them off with: an
@@ -213,7 +214,7 @@ def preview(out_dir: Path | None, send_key: str | None, user_id: str | None) -> 
     (FLYWHEEL_WAREHOUSE), or fixed samples where it has none. With --send-key or --user: those
     real e-mails. The warehouse is only read; readers' addresses are replaced in every preview.
     """
-    from orchestration.emails.preview import build_previews, real_samples
+    from orchestration.emails.preview import build_previews, gallery_samples, real_samples
     from orchestration.emails.real_payloads import (
         WarehouseUnavailable,
         latest_payloads_of_user,
@@ -226,7 +227,9 @@ def preview(out_dir: Path | None, send_key: str | None, user_id: str | None) -> 
     if send_key is not None and user_id is not None:
         raise click.UsageError("Give --send-key or --user, not both.")
     if send_key is None and user_id is None:
-        index = build_previews(out_dir or REPO_ROOT / "previews", settings)
+        samples, source = gallery_samples(settings)
+        index = build_previews(out_dir or REPO_ROOT / "previews", settings, samples, source)
+        click.echo(f"Samples: {source}")
         click.echo(f"Wrote the e-mail previews; open {index.resolve().as_uri()}")
         return
     try:
