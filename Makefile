@@ -13,7 +13,7 @@ DEMO_ENV := FLYWHEEL_RAW_DIR=$(DEMO_DIR)/raw FLYWHEEL_WAREHOUSE=$(DEMO_DIR)/flyw
 	FLYWHEEL_OUTBOX_DIR=$(DEMO_DIR)/outbox FLYWHEEL_EMAIL_BACKEND=outbox DBT_TARGET=duckdb \
 	FLYWHEEL_SEND_GRACE_DAYS=7
 
-.PHONY: setup system-deps demo test ui lint format bench
+.PHONY: setup system-deps demo test ui lint format bench docs-emails
 
 setup: .venv/.synced
 
@@ -50,6 +50,9 @@ lint: setup
 format: setup
 	uv run --frozen ruff check --fix .
 	uv run --frozen ruff format .
+
+docs-emails: setup  ## Pictures of each trigger type's typical e-mail in the demo warehouse (after make demo)
+	$(DEMO_ENV) uv run --frozen flywheel docs-pictures
 
 bench: setup  ## Benchmarks: 1M and 10M events; writes docs/benchmarks.md (about 20 min)
 	uv run --frozen python -m benchmarks.run

@@ -322,6 +322,7 @@ class Renderer:
                 "List-Unsubscribe": f"<{url}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             },
+            preheader=copy["preheader"],
         )
 
 
