@@ -160,7 +160,7 @@ def test_weekly_report_shows_the_reported_week():
     assert "THIS MONTH SO FAR" not in en and "45 tasks" not in en
     fr = rendered("weekly_report", "fr", **week).text
     assert "Semaine dernière\xa0: 23 févr.\u2009–\u20091 mars 2026" in fr
-    assert "* 1,5\xa0heure de temps gagné cette semaine-là" in fr  # CLDR: fr "one": 0 ≤ n < 2
+    assert "* 1,5\xa0heure de temps gagné sur la semaine" in fr  # CLDR: fr "one": 0 ≤ n < 2
     ru = rendered("weekly_report", "ru", **{**week, "week_tasks": 22, "week_hours_saved": 5.0})
     assert "Прошлая неделя: 23 февр. – 1 мар. 2026\u202fг." in ru.html
     assert "* 22 задачи" in ru.text and "* 5 часов сэкономлено за неделю" in ru.text
