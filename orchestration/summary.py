@@ -40,6 +40,12 @@ where ledger.status = 'accepted'
 group by all order by 1, 2
 """
 
+SET_ASIDE = """
+select file_path, status, reason from raw._loaded_files
+where status in ('rejected', 'changed')
+order by file_path
+"""
+
 TRIGGERS = """
 select trigger_type, count(*), count(*) filter (where suppressed_reason is null),
     count(*) filter (where suppressed_reason = 'holdout'),
@@ -76,6 +82,7 @@ def print_summary(settings: Settings, console: Console | None = None) -> None:
                 con.execute(balance).fetchall(),
             )
         )
+        _print_set_aside(console, con)
         reasons = con.execute(
             "select source_table, reason, count(*) from marts.fct_data_quarantine "
             "group by all order by 1, 2"
@@ -120,6 +127,19 @@ def print_summary(settings: Settings, console: Console | None = None) -> None:
     )
     if settings.email_backend == "outbox":
         console.print(f"Outbox: [bold]{settings.outbox_dir}[/bold] (.eml and .html per e-mail)")
+
+
+def _print_set_aside(console: Console, con: duckdb.DuckDBPyConnection) -> None:
+    """The raw files the load set aside (raw._loaded_files), with their reasons, if any."""
+    files = con.execute(SET_ASIDE).fetchall()
+    if files:
+        console.print(
+            _table(
+                "Raw files set aside, not loaded (raw._loaded_files; nothing was moved)",
+                ["file", "status", "reason"],
+                files,
+            )
+        )
 
 
 def _print_engagement(console: Console, con: duckdb.DuckDBPyConnection) -> None:
