@@ -234,3 +234,29 @@ def test_the_asset_sets_the_bad_file_aside_and_loads_the_good_ones(tmp_path):
     assert "events/bad.csv (rejected): is not a valid 'events' file" in failed[0].description
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert count(con, "events") == 1
+
+
+def test_flywheel_load_lists_the_files_set_aside_and_exits_1(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from orchestration.cli import main
+    from orchestration.settings import get_settings
+
+    raw = tmp_path / "raw"
+    write_events(raw / "events" / "good.csv", ["e1"])
+    (raw / "events" / "bad.csv").write_text("id,name\n1,x\n")
+    monkeypatch.setenv("FLYWHEEL_RAW_DIR", str(raw))
+    monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    get_settings.cache_clear()
+    try:
+        first = CliRunner().invoke(main, ["load"])
+        second = CliRunner().invoke(main, ["load"])
+    finally:
+        get_settings.cache_clear()
+
+    assert first.exit_code == 1
+    assert "duckdb: 1 new file(s), 1 row(s)" in first.output
+    assert "1 file(s) set aside" in first.output
+    assert "- events/bad.csv (rejected): is not a valid 'events' file" in first.output
+    assert second.exit_code == 1
+    assert "(unchanged since an earlier load)" in second.output
