@@ -92,25 +92,37 @@ def generate(
 @main.command()
 def load() -> None:
     """Load the new raw files into the DBT_TARGET warehouse (DuckDB or PostgreSQL), without
-    building. On PostgreSQL, then run `dbt build --target postgres` in dbt_project/."""
+    building. On PostgreSQL, then run `dbt build --target postgres` in dbt_project/.
+
+    A file that is not a table of the contract, or that changed after it was loaded, is set
+    aside: listed with its reason, recorded in raw._loaded_files, left where it is, and the
+    other files load. The command then exits with status 1, as long as such a file is in the
+    folder (`flywheel run` and the daily job go on instead, with a warning check).
+    """
     from orchestration.ingestion.loader import load_raw_directory, postgres_raw_writer
     from orchestration.resources import Warehouse
 
     settings = checked_settings()
     if settings.dbt_target == "postgres":
         with postgres_raw_writer(**settings.postgres_connect_args()) as writer:
-            loads, errors = load_raw_directory(writer, settings.raw_dir)
+            loads = load_raw_directory(writer, settings.raw_dir)
     else:
         with Warehouse(path=str(settings.warehouse)).connect() as con:
-            loads, errors = load_raw_directory(con, settings.raw_dir)
+            loads = load_raw_directory(con, settings.raw_dir)
     loaded = [load for load in loads if load.status == "loaded"]
+    set_aside = [load for load in loads if load.set_aside]
     click.echo(
         f"{settings.dbt_target}: {len(loaded)} new file(s), {sum(f.rows for f in loaded)} row(s); "
-        f"{len(loads) - len(loaded)} already loaded"
+        f"{sum(load.status == 'skipped' for load in loads)} already loaded"
     )
-    if errors:
+    if set_aside:
         raise click.ClickException(
-            f"{len(errors)} file(s) could not be loaded:\n" + "\n".join(map(str, errors))
+            f"{len(set_aside)} file(s) set aside, not loaded (recorded in raw._loaded_files; "
+            "the other files loaded):\n"
+            + "\n".join(
+                f"- {load}{' (unchanged since an earlier load)' if load.reported_before else ''}"
+                for load in set_aside
+            )
         )
 
 

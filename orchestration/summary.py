@@ -49,6 +49,12 @@ where status = 'accepted' and accepted_at >= ?
 group by all order by 1
 """
 
+SET_ASIDE = """
+select file_path, status, reason from raw._loaded_files
+where status in ('rejected', 'changed')
+order by file_path
+"""
+
 TRIGGERS = """
 select trigger_type, count(*), count(*) filter (where suppressed_reason is null),
     count(*) filter (where suppressed_reason = 'holdout'),
@@ -86,6 +92,7 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
                 con.execute(balance).fetchall(),
             )
         )
+        _print_set_aside(console, con)
         reasons = con.execute(
             "select source_table, reason, count(*) from marts.fct_data_quarantine "
             "group by all order by 1, 2"
@@ -134,6 +141,19 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
         for trigger_type, count, send_key in sent_by_trigger:
             page = (settings.outbox_dir / f"{outbox_stem(send_key)}.html").resolve()
             console.print(f"  {trigger_type} ({count:,}): {page.as_uri()}", soft_wrap=True)
+
+
+def _print_set_aside(console: Console, con: duckdb.DuckDBPyConnection) -> None:
+    """The raw files the load set aside (raw._loaded_files), with their reasons, if any."""
+    files = con.execute(SET_ASIDE).fetchall()
+    if files:
+        console.print(
+            _table(
+                "Raw files set aside, not loaded (raw._loaded_files; nothing was moved)",
+                ["file", "status", "reason"],
+                files,
+            )
+        )
 
 
 def _print_engagement(console: Console, con: duckdb.DuckDBPyConnection) -> None:
