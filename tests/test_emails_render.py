@@ -201,8 +201,8 @@ def test_monthly_team_report_shows_the_team_and_hides_what_it_lacks():
     assert en.text.count("utm_campaign=monthly_team_report") == 2  # the button and the card
     assert "Seats in use: 12 of 15" in en.text and "* 12 active users" in en.text
     assert "In February, your team completed 347 tasks, 15% more than the average" in en.text
-    assert "* Getting started: 2 people\n* Building the habit: 5 people" in en.text
-    assert "* Expanding: 1 person" in en.text
+    assert "* Getting set up: 2 people\n* Building the habit: 5 people" in en.text
+    assert "* Bringing in colleagues: 1 person" in en.text
     assert "1. Marc: 12.5 hours saved\n2. Anna: 9 hours saved\n3. Léa: 45 minutes saved" in en.text
     assert "NEXT STEPS FOR YOUR TEAM\n- Connect your CRM" in en.text
     assert "Seats in use: 12 of 15 · Top contributor: Marc" in en.html  # the preheader
@@ -211,7 +211,7 @@ def test_monthly_team_report_shows_the_team_and_hides_what_it_lacks():
     assert "3. Léa: 45 минут экономии" in ru
     assert "За февраль ваша команда выполнила 347 задач — на 15\xa0% больше" in ru
     fr = rendered("monthly_team_report", "fr").text
-    assert "* Expansion\xa0: 1 personne" in fr
+    assert "* Ouverture à l’équipe\xa0: 1 personne" in fr
     assert "1. Marc\xa0: 12,5\xa0heures de temps gagné" in fr
     nothing = {
         "team_seats": None,
