@@ -180,11 +180,11 @@ new_badges as (
     inner join badges
         on
             previous_emails.user_id = badges.user_id
-            and badges.earned_on <= previous_emails.triggered_on
-            and badges.earned_on > coalesce(
+            and previous_emails.triggered_on >= badges.earned_on
+            and coalesce(
                 previous_emails.previous_email_on,
                 {{ dbt.dateadd('day', -28, 'previous_emails.triggered_on') }}
-            )
+            ) < badges.earned_on
     group by previous_emails.send_key
 ),
 
