@@ -69,6 +69,18 @@ automate_reports_rules as (
     where recommendation = 'automate_reports'
 ),
 
+-- the people who run an account (raw users.role, trimmed in staging; the demo data has
+-- 'admin', a product export may say 'owner' too)
+account_admins as (
+    select * from {{ ref('stg_product__users') }}
+    where lower(role) in ('admin', 'owner')
+),
+
+active_account_months as (
+    select * from {{ ref('fct_account_activity_monthly') }}
+    where active_users > 0
+),
+
 milestone_reached as (
     select
         user_id,
@@ -302,6 +314,31 @@ expansion_invite as (
     where day_in_quarter = 1
 ),
 
+-- dated the admin's last local day of a calendar month, when all its days are built; sent
+-- the next morning (the first of the next month) to each admin and owner of an account
+-- that had at least one active user that month
+monthly_team_report as (
+    select
+        user_metrics.user_id,
+        'monthly_team_report' as trigger_type,
+        user_metrics.metric_date as triggered_on,
+        {{ month_label('user_metrics.metric_date') }} as period_key,
+        'team_active_users' as detail_metric,
+        active_account_months.active_users as detail_value,
+        cast(null as {{ dbt.type_string() }}) as detail_ladder,
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as detail_badge,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
+    from user_metrics
+    inner join account_admins
+        on user_metrics.user_id = account_admins.user_id
+    inner join active_account_months
+        on
+            account_admins.account_id = active_account_months.account_id
+            and cast({{ dbt.date_trunc('month', 'user_metrics.metric_date') }} as date) = active_account_months.month
+    where user_metrics.metric_date = {{ dbt.last_day('user_metrics.metric_date', 'month') }}
+),
+
 unioned as (
     select * from milestone_reached
     union all
@@ -322,6 +359,8 @@ unioned as (
     select * from weekly_report
     union all
     select * from expansion_invite
+    union all
+    select * from monthly_team_report
 ),
 
 final as (
