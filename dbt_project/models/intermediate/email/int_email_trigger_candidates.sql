@@ -44,6 +44,11 @@ user_accounts as (
     select * from {{ ref('stg_product__users') }}
 ),
 
+-- the users' time zones: a weekly report waits until the local Sunday has ended
+report_recipients as (
+    select * from {{ ref('stg_product__users') }}
+),
+
 valuable_account_days as (
     select * from {{ ref('int_entity_metrics_daily') }}
     where
@@ -235,22 +240,31 @@ onboarding_stuck as (
         = {{ rule('onboarding_stuck_days') }}
 ),
 
--- dated the Sunday that ends the reported ISO week, when all its days are built; the weekly
--- report schedule delivers it the next morning at a local hour (docs/operations.md)
+-- dated the Sunday that ends the reported ISO week, once the run holds every event of that
+-- local week: the user's local Sunday has ended before events_through. West of UTC it ends on
+-- the UTC Monday, after the end of the Sunday partition, so the report waits for a build that
+-- holds that Monday's first hours; the weekly report schedule sends it on Monday at a local
+-- hour (docs/operations.md)
 weekly_report as (
     select
-        user_id,
+        user_metrics.user_id,
         'weekly_report' as trigger_type,
-        metric_date as triggered_on,
-        {{ iso_year_week('metric_date') }} as period_key,
+        user_metrics.metric_date as triggered_on,
+        {{ iso_year_week('user_metrics.metric_date') }} as period_key,
         'last_week_active_days' as detail_metric,
-        active_days_7d as detail_value,
+        user_metrics.active_days_7d as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level,
         cast(null as {{ dbt.type_string() }}) as detail_badge,
         cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from user_metrics
-    where extract(isodow from metric_date) = 7 and active_days_7d > 0
+    inner join report_recipients
+        on user_metrics.user_id = report_recipients.user_id
+    where
+        extract(isodow from user_metrics.metric_date) = 7
+        and user_metrics.active_days_7d > 0
+        and {{ convert_from_utc(events_through(), 'report_recipients.timezone') }}
+        >= cast({{ dbt.dateadd('day', 1, 'user_metrics.metric_date') }} as {{ dbt.type_timestamp() }})
 ),
 
 -- the first day of a quarter on which a user in stage expand has reached the mastery ladder
