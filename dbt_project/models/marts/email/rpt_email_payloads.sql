@@ -283,7 +283,12 @@ team_recommendations as (
         account_recommendations.recommendation,
         account_recommendations.cta_id,
         account_recommendations.app_path,
-        sum(account_recommendations.est_hours_saved_per_week) as est_hours_saved_per_week
+        -- rounded: a sum of doubles depends on the order it adds them in, and a day-by-day
+        -- build must equal a full refresh
+        cast(
+            round(cast(sum(account_recommendations.est_hours_saved_per_week) as {{ dbt.type_numeric() }}), 4)
+            as {{ type_double() }}
+        ) as est_hours_saved_per_week
     from report_months
     inner join account_recommendations
         on
