@@ -132,11 +132,6 @@ account_members as (
     select * from {{ ref('stg_product__users') }}
 ),
 
-member_stages as (
-    select * from {{ ref('fct_engagement_stages') }}
-    where entity_type = 'user'
-),
-
 member_months as (
     select * from {{ ref('int_user_activity_monthly') }}
 ),
@@ -207,16 +202,16 @@ team_members as (
         report_months.send_key,
         account_members.user_id,
         account_members.first_name,
-        member_stages.stage,
+        stages.stage,
         coalesce(member_months.tasks_completed, 0) as tasks_completed,
         coalesce(member_months.minutes_saved, 0) as minutes_saved
     from report_months
     inner join account_members
         on report_months.account_id = account_members.account_id
-    left join member_stages
+    left join stages
         on
-            account_members.user_id = member_stages.entity_id
-            and report_months.triggered_on = member_stages.as_of_date
+            account_members.user_id = stages.entity_id
+            and report_months.triggered_on = stages.as_of_date
     left join member_months
         on
             account_members.user_id = member_months.user_id
