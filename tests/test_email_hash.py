@@ -1,5 +1,5 @@
-"""The keyed e-mail hash: the HMAC macro against Python's hmac on DuckDB, and how the key
-reaches dbt (and nothing else)."""
+"""The keyed e-mail hash: the HMAC macro against Python's hmac on DuckDB, how the key reaches
+dbt (and nothing else), and the scanner that looks for reversible identifiers in a schema."""
 
 import hashlib
 import hmac
@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import duckdb
+import pytest
 
 from orchestration.email_hash import (
     EMAIL_HASH_KEY_ENV,
@@ -16,6 +19,7 @@ from orchestration.email_hash import (
 )
 from orchestration.settings import DEV_SECRET_KEY, REPO_ROOT, Settings, get_settings
 from tests.hmac_cases import assert_hmacs_match_python, dbt_show_arguments, shown_rows
+from tests.privacy import Finding, find_personal_data
 
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"
@@ -90,3 +94,52 @@ def test_without_the_key_dbt_says_what_to_do(tmp_path):
     assert result.returncode != 0
     assert "the e-mail hash key is not set" in result.stdout
     assert "flywheel email-hash-key" in result.stdout
+
+
+@pytest.fixture
+def planted_warehouse(tmp_path) -> Path:
+    """Raw personal data, and a schema with each kind of reversible identifier planted."""
+    path = tmp_path / "planted.duckdb"
+    address, key = " Ann.Lee@Example.com", "cd" * 32
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        con.execute("create table raw.users (email varchar, first_name varchar)")
+        con.execute("insert into raw.users values (?, 'Grace'), ('not-an-email', null)", [address])
+        con.execute("create table raw.email_events (email varchar)")
+        con.execute("create table raw.unsubscribes (email varchar)")
+        con.execute("insert into raw.unsubscribes values ('bob@example.org')")
+        con.execute("create schema clean")
+        con.execute("create table clean.users (id integer, email_hash varchar, payload varchar)")
+        con.execute(
+            "insert into clean.users values (1, ?, ?)",
+            [keyed_email_hash(address, key), '{"first_name_hash": "x", "role": "Grace Hopper"}'],
+        )
+        con.execute("create schema leaky")
+        con.execute("create table leaky.hashes (md5 varchar, sha256 varchar, n integer)")
+        con.execute(
+            "insert into leaky.hashes values (?, upper(?), 1)",
+            [
+                hashlib.md5(b"ann.lee@example.com").hexdigest(),
+                hashlib.sha256(address.encode()).hexdigest(),
+            ],
+        )
+        con.execute("create table leaky.texts (payload varchar, link varchar, name varchar)")
+        con.execute(
+            "insert into leaky.texts values "
+            """('{"user": {"first_name": " grace"}}', 'https://x.test/?e=bob%40example.org', """
+            "'Not-An-Email')"
+        )
+    return path
+
+
+def test_the_scanner_finds_every_kind_of_reversible_identifier(planted_warehouse):
+    assert find_personal_data(planted_warehouse, "clean") == []
+    found = find_personal_data(planted_warehouse, "leaky")
+    assert {(finding.table, finding.column, finding.kind) for finding in found} == {
+        ("hashes", "md5", "unkeyed_hash"),
+        ("hashes", "sha256", "unkeyed_hash"),
+        ("texts", "payload", "first_name"),
+        ("texts", "link", "address"),
+        ("texts", "name", "address"),
+    }
+    assert Finding("texts", "name", "address", "not-an-email") in found
