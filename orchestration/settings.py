@@ -154,8 +154,8 @@ class Settings(BaseSettings):
         return key.encode("utf-8")
 
     def email_hash_key(self) -> str:
-        """The key of the marts' keyed e-mail hash (hex), derived from FLYWHEEL_SECRET_KEY (or
-        the development key, outbox only): orchestration/email_hash.py."""
+        """The key of the marts' keyed e-mail hash (hex): a sub-key of the same secret, for
+        this purpose only (orchestration/email_hash.py)."""
         return derive_email_hash_key(self.unsubscribe_secret())
 
     def postgres_connect_args(self) -> dict:
