@@ -4,11 +4,16 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export DO_NOT_TRACK := 1
 
 # The demo keeps to its own folder, so it never touches a warehouse configured in .env.
+# Its data ends on DEMO_DAY, the first day of a quarter (expansion invites), after a month's
+# end (account reports) and a Sunday (weekly reports), and its run catches up a week of
+# triggers (FLYWHEEL_SEND_GRACE_DAYS), so the outbox holds every kind of e-mail.
 DEMO_DIR := $(CURDIR)/data/demo
+DEMO_DAY := 2026-10-01
 DEMO_ENV := FLYWHEEL_RAW_DIR=$(DEMO_DIR)/raw FLYWHEEL_WAREHOUSE=$(DEMO_DIR)/flywheel.duckdb \
-	FLYWHEEL_OUTBOX_DIR=$(DEMO_DIR)/outbox FLYWHEEL_EMAIL_BACKEND=outbox DBT_TARGET=duckdb
+	FLYWHEEL_OUTBOX_DIR=$(DEMO_DIR)/outbox FLYWHEEL_EMAIL_BACKEND=outbox DBT_TARGET=duckdb \
+	FLYWHEEL_SEND_GRACE_DAYS=7
 
-.PHONY: setup system-deps demo test ui lint format bench
+.PHONY: setup system-deps demo test ui lint format bench docs-emails
 
 setup: .venv/.synced
 
@@ -27,8 +32,8 @@ system-deps:
 
 demo: setup  ## Generate demo data and run the whole pipeline on DuckDB
 	rm -rf $(DEMO_DIR)
-	$(DEMO_ENV) uv run --frozen flywheel generate
-	$(DEMO_ENV) uv run --frozen flywheel run
+	$(DEMO_ENV) uv run --frozen flywheel generate --end-date $(DEMO_DAY)
+	$(DEMO_ENV) uv run --frozen flywheel run --as-of $(DEMO_DAY)
 	$(DEMO_ENV) uv run --frozen flywheel preview --out $(DEMO_DIR)/previews
 
 test: setup system-deps  ## Run the test suite
@@ -45,6 +50,9 @@ lint: setup
 format: setup
 	uv run --frozen ruff check --fix .
 	uv run --frozen ruff format .
+
+docs-emails: setup  ## Pictures of each trigger type's typical e-mail in the demo warehouse (after make demo)
+	$(DEMO_ENV) uv run --frozen flywheel docs-pictures
 
 bench: setup  ## Benchmarks: 1M and 10M events; writes docs/benchmarks.md (about 20 min)
 	uv run --frozen python -m benchmarks.run

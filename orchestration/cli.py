@@ -1,11 +1,13 @@
 """The `flywheel` command line."""
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 from pydantic import ValidationError
 
+from orchestration.emails.i18n import SUPPORTED_LOCALES
 from orchestration.settings import Settings, get_settings
 
 
@@ -90,25 +92,37 @@ def generate(
 @main.command()
 def load() -> None:
     """Load the new raw files into the DBT_TARGET warehouse (DuckDB or PostgreSQL), without
-    building. On PostgreSQL, then run `dbt build --target postgres` in dbt_project/."""
+    building. On PostgreSQL, then run `dbt build --target postgres` in dbt_project/.
+
+    A file that is not a table of the contract, or that changed after it was loaded, is set
+    aside: listed with its reason, recorded in raw._loaded_files, left where it is, and the
+    other files load. The command then exits with status 1, as long as such a file is in the
+    folder (`flywheel run` and the daily job go on instead, with a warning check).
+    """
     from orchestration.ingestion.loader import load_raw_directory, postgres_raw_writer
     from orchestration.resources import Warehouse
 
     settings = checked_settings()
     if settings.dbt_target == "postgres":
         with postgres_raw_writer(**settings.postgres_connect_args()) as writer:
-            loads, errors = load_raw_directory(writer, settings.raw_dir)
+            loads = load_raw_directory(writer, settings.raw_dir)
     else:
         with Warehouse(path=str(settings.warehouse)).connect() as con:
-            loads, errors = load_raw_directory(con, settings.raw_dir)
+            loads = load_raw_directory(con, settings.raw_dir)
     loaded = [load for load in loads if load.status == "loaded"]
+    set_aside = [load for load in loads if load.set_aside]
     click.echo(
         f"{settings.dbt_target}: {len(loaded)} new file(s), {sum(f.rows for f in loaded)} row(s); "
-        f"{len(loads) - len(loaded)} already loaded"
+        f"{sum(load.status == 'skipped' for load in loads)} already loaded"
     )
-    if errors:
+    if set_aside:
         raise click.ClickException(
-            f"{len(errors)} file(s) could not be loaded:\n" + "\n".join(map(str, errors))
+            f"{len(set_aside)} file(s) set aside, not loaded (recorded in raw._loaded_files; "
+            "the other files loaded):\n"
+            + "\n".join(
+                f"- {load}{' (unchanged since an earlier load)' if load.reported_before else ''}"
+                for load in set_aside
+            )
         )
 
 
@@ -130,8 +144,9 @@ def run(as_of: datetime | None) -> None:
     from orchestration.runner import run_day
     from orchestration.summary import print_summary
 
+    started = datetime.now(UTC).replace(tzinfo=None)  # the ledger's naive UTC
     results = run_day(day)
-    print_summary(get_settings())
+    print_summary(get_settings(), sent_since=started)
     if not all(result.success for result in results):
         raise click.ClickException(f"The run for {day} failed; see the log above.")
 
@@ -201,12 +216,163 @@ def email_hash_key() -> None:
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Directory to write the gallery into (default: previews/ in the repository).",
+    help="Directory to write into (default: previews/ in the repository; with --send-key or "
+    "--user, a folder named after it inside previews/).",
 )
-def preview(out_dir: Path | None) -> None:
-    """Render every e-mail template in every language into a browsable HTML gallery."""
-    from orchestration.emails.preview import build_previews
+@click.option(
+    "--send-key",
+    default=None,
+    metavar="KEY",
+    help="Preview this real e-mail of the warehouse (a send_key of email.rpt_email_payloads).",
+)
+@click.option(
+    "--user",
+    "user_id",
+    default=None,
+    metavar="USER_ID",
+    help="Preview this user's real e-mails: the latest one of each trigger type they got "
+    "(their latest day's e-mails among them).",
+)
+def preview(out_dir: Path | None, send_key: str | None, user_id: str | None) -> None:
+    """Render e-mails in every language (en, fr, ru) into a gallery to sign them off with: an
+    inbox view (sender, subject and preheader with their lengths), each sample's languages
+    side by side at 375 and 800 px, and every e-mail as HTML and text.
+
+    Without options: per trigger type, the typical and extreme real e-mails of the warehouse
+    (FLYWHEEL_WAREHOUSE), or fixed samples where it has none. With --send-key or --user: those
+    real e-mails. The warehouse is only read; readers' addresses are replaced in every preview.
+    """
+    from orchestration.emails.preview import build_previews, gallery_samples, real_samples
+    from orchestration.emails.real_payloads import (
+        WarehouseUnavailable,
+        latest_payloads_of_user,
+        payload_by_send_key,
+    )
+    from orchestration.emails.sending.outbox import outbox_stem
     from orchestration.settings import REPO_ROOT
 
-    index = build_previews(out_dir or REPO_ROOT / "previews", checked_settings())
-    click.echo(f"Wrote the e-mail previews; open {index.resolve().as_uri()}")
+    settings = checked_settings()
+    if send_key is not None and user_id is not None:
+        raise click.UsageError("Give --send-key or --user, not both.")
+    if send_key is None and user_id is None:
+        samples, source = gallery_samples(settings)
+        index = build_previews(out_dir or REPO_ROOT / "previews", settings, samples, source)
+        click.echo(f"Samples: {source}")
+        click.echo(f"Wrote the e-mail previews; open {index.resolve().as_uri()}")
+        return
+    try:
+        if send_key is not None:
+            payload = payload_by_send_key(settings.warehouse, send_key)
+            payloads = [payload] if payload else []
+            missing = f"No e-mail with send key {send_key!r} in email.rpt_email_payloads"
+        else:
+            payloads = latest_payloads_of_user(settings.warehouse, user_id)
+            missing = f"No e-mail for user {user_id!r} in email.rpt_email_payloads"
+    except WarehouseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    if not payloads:
+        raise click.ClickException(f"{missing} ({settings.warehouse}).")
+    name = outbox_stem(send_key) if send_key is not None else f"user-{outbox_stem(user_id)}"
+    target = out_dir or REPO_ROOT / "previews" / name
+    note = f"{settings.warehouse}, {send_key or 'user ' + user_id} (address replaced)"
+    index = build_previews(target, settings, real_samples(payloads), note)
+    for payload in payloads:
+        click.echo(
+            f"{payload['send_key']}: {payload['trigger_type']} of {payload['triggered_on']} "
+            f"in {payload['locale']}"
+        )
+    click.echo(
+        f"Wrote {len(payloads)} real e-mail(s) in en, fr, ru; open {index.resolve().as_uri()}"
+    )
+
+
+@main.command("send-test")
+@click.option(
+    "--to", "to_email", required=True, metavar="ADDRESS", help="The address to send the test to."
+)
+@click.option(
+    "--send-key",
+    required=True,
+    metavar="KEY",
+    help="The real e-mail to send (a send_key of email.rpt_email_payloads).",
+)
+@click.option(
+    "--locale",
+    type=click.Choice(SUPPORTED_LOCALES),
+    default=None,
+    help="The language to render it in (default: the reader's).",
+)
+def send_test(to_email: str, send_key: str, locale: str | None) -> None:
+    """Send one real e-mail of the warehouse to ADDRESS now, through the configured backend
+    (FLYWHEEL_EMAIL_BACKEND), marked as a test: subject prefixed "[TEST] ", header
+    X-Flywheel-Test: true, a send key of its own (its events never count for the real send).
+    It is not scheduled and never written to the send ledger: the real e-mail still goes out
+    when it is due. The warehouse is only read."""
+    from orchestration.emails.real_payloads import WarehouseUnavailable, payload_by_send_key
+    from orchestration.emails.send_test import render_for_tester, send_now
+    from orchestration.emails.sending.backend import SendStatus
+    from orchestration.emails.sending.factory import backend_from_settings
+    from orchestration.emails.sending.headers import InvalidMessage
+
+    settings = checked_settings()
+    try:
+        payload = payload_by_send_key(settings.warehouse, send_key)
+    except WarehouseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    if payload is None:
+        raise click.ClickException(
+            f"No e-mail with send key {send_key!r} in email.rpt_email_payloads "
+            f"({settings.warehouse})."
+        )
+    try:
+        email = render_for_tester(payload, to_email, settings, locale)
+        backend = backend_from_settings(settings)
+    except (InvalidMessage, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    result = send_now(email, backend)
+    if result.status != SendStatus.ACCEPTED:
+        raise click.ClickException(
+            f"{backend.name} did not take the test ({result.status}): {result.reason}"
+        )
+    where = (
+        f" ({settings.outbox_dir / result.provider_message_id})" if backend.name == "outbox" else ""
+    )
+    click.echo(
+        f"Sent a test of {send_key} ({email.trigger_type}, {email.locale}) to {to_email} "
+        f"through {backend.name}{where}; its send key is {email.send_key}."
+    )
+
+
+@main.command("docs-pictures")
+@click.option(
+    "--out",
+    "docs_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The docs folder (default: docs/ in the repository).",
+)
+@click.option(
+    "--chromium",
+    default=lambda: shutil.which("chromium") or "/usr/bin/chromium",
+    show_default="chromium on PATH",
+    help="The Chromium executable to take the pictures with.",
+)
+def docs_pictures(docs_dir: Path | None, chromium: str) -> None:
+    """Picture the typical real e-mail of each trigger type in the warehouse
+    (FLYWHEEL_WAREHOUSE), in English, into docs/emails/*.png and docs/emails.md."""
+    from orchestration.emails.real_payloads import WarehouseUnavailable
+    from orchestration.settings import REPO_ROOT
+
+    try:
+        from orchestration.emails.docs_pictures import write_docs_pictures
+    except ImportError as error:
+        raise click.ClickException(
+            f"{error}: the pictures need Playwright (uv sync installs the dev dependencies)"
+        ) from None
+    if not Path(chromium).is_file():
+        raise click.ClickException(f"No Chromium at {chromium} (make system-deps installs it).")
+    try:
+        page = write_docs_pictures(checked_settings(), docs_dir or REPO_ROOT / "docs", chromium)
+    except WarehouseUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Wrote {page} and its pictures")

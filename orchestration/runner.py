@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import dagster as dg
 
 from orchestration.emails.assets import RENDERED
-from orchestration.schedules import weekly_report_config
+from orchestration.schedules import weekly_report_request
 from orchestration.settings import get_settings
 
 
@@ -33,18 +33,41 @@ def run_daily(
     )
 
 
-def run_weekly_reports(at: datetime, *, raise_on_error: bool = False) -> dg.ExecuteInProcessResult:
-    """Send the weekly reports due at `at`: those of the last week that ended by then."""
+def run_request(
+    job_name: str,
+    request: dg.RunRequest,
+    *,
+    instance: dg.DagsterInstance | None = None,
+    raise_on_error: bool = False,
+) -> dg.ExecuteInProcessResult:
+    """Run what a schedule or sensor requested, in-process, as the daemon would launch it: the
+    job's partition, config and tags, and the request's assets and checks if it names some."""
     from orchestration.definitions import defs
 
-    today = at.astimezone(UTC).date()
-    week_end = today - timedelta(days=today.isoweekday())  # the last Sunday before today
-    return defs.resolve_job_def("weekly_report").execute_in_process(
-        partition_key=week_end.isoformat(),
-        run_config=weekly_report_config(at),
-        instance=_instance(),
+    job = defs.resolve_job_def(job_name)
+    if request.asset_selection is not None or request.asset_check_keys is not None:
+        job = job.get_subset(
+            asset_selection=set(request.asset_selection or ()),
+            asset_check_selection=(
+                None if request.asset_check_keys is None else set(request.asset_check_keys)
+            ),
+        )
+    return job.execute_in_process(
+        partition_key=request.partition_key,
+        run_config=request.run_config,
+        tags=request.tags,
+        instance=instance or _instance(),
         raise_on_error=raise_on_error,
     )
+
+
+def run_weekly_reports(at: datetime, *, raise_on_error: bool = False) -> dg.ExecuteInProcessResult:
+    """Send the weekly reports due at `at` (those of the last week that ended by then) from
+    the payloads built last: a report is there once that build holds the user's local week."""
+    today = at.astimezone(UTC).date()
+    week_end = today - timedelta(days=today.isoweekday())  # the last Sunday before today
+    request = weekly_report_request(week_end, at, run_key=None, rebuild=False)
+    return run_request("weekly_report", request, raise_on_error=raise_on_error)
 
 
 def run_day(as_of: date) -> list[dg.ExecuteInProcessResult]:

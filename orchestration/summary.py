@@ -1,10 +1,13 @@
 """The end-of-run summary: what was loaded, staged and quarantined, what the marts say,
 and where to look."""
 
+from datetime import datetime
+
 import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from orchestration.emails.sending.outbox import outbox_stem
 from orchestration.engagement_report import measure_engagement
 from orchestration.settings import Settings
 
@@ -32,12 +35,24 @@ where levels.entity_type = 'user'
 group by all order by 1, min(levels.level_rank)
 """
 
+# What this run handed to the backend (its daily and weekly-report jobs)
 SENT = """
-select rendered.trigger_type, rendered.locale, count(*)
-from email.rendered_emails as rendered
-join email.send_ledger as ledger using (send_key)
-where ledger.status = 'accepted'
+select trigger_type, locale, count(*) from email.send_ledger
+where status = 'accepted' and accepted_at >= ?
 group by all order by 1, 2
+"""
+
+# One e-mail of each trigger type to open: the one with the smallest send key
+SENT_BY_TRIGGER = """
+select trigger_type, count(*), min(send_key) from email.send_ledger
+where status = 'accepted' and accepted_at >= ?
+group by all order by 1
+"""
+
+SET_ASIDE = """
+select file_path, status, reason from raw._loaded_files
+where status in ('rejected', 'changed')
+order by file_path
 """
 
 TRIGGERS = """
@@ -58,7 +73,8 @@ def _table(title: str, columns: list[str], rows: list[tuple]) -> Table:
     return table
 
 
-def print_summary(settings: Settings, console: Console | None = None) -> None:
+def print_summary(settings: Settings, sent_since: datetime, console: Console | None = None) -> None:
+    """The run's summary; `sent_since` (naive UTC) is when it started sending."""
     console = console or Console()
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         balance = " union all ".join(
@@ -76,6 +92,7 @@ def print_summary(settings: Settings, console: Console | None = None) -> None:
                 con.execute(balance).fetchall(),
             )
         )
+        _print_set_aside(console, con)
         reasons = con.execute(
             "select source_table, reason, count(*) from marts.fct_data_quarantine "
             "group by all order by 1, 2"
@@ -106,10 +123,11 @@ def print_summary(settings: Settings, console: Console | None = None) -> None:
             )
         )
         _print_engagement(console, con)
-        sent = con.execute(SENT).fetchall()
+        sent = con.execute(SENT, [sent_since]).fetchall()
+        sent_by_trigger = con.execute(SENT_BY_TRIGGER, [sent_since]).fetchall()
     console.print(
         _table(
-            f"E-mails due this run and sent ({settings.email_backend})",
+            f"E-mails sent by this run ({settings.email_backend})",
             ["trigger", "locale", "sent"],
             sent,
         )
@@ -118,8 +136,24 @@ def print_summary(settings: Settings, console: Console | None = None) -> None:
         f"Warehouse: [bold]{settings.warehouse}[/bold] "
         "(schemas raw, staging, intermediate, marts, email)"
     )
-    if settings.email_backend == "outbox":
-        console.print(f"Outbox: [bold]{settings.outbox_dir}[/bold] (.eml and .html per e-mail)")
+    if settings.email_backend == "outbox" and sent_by_trigger:
+        console.print(f"Outbox: [bold]{settings.outbox_dir}[/bold]; open one of each kind:")
+        for trigger_type, count, send_key in sent_by_trigger:
+            page = (settings.outbox_dir / f"{outbox_stem(send_key)}.html").resolve()
+            console.print(f"  {trigger_type} ({count:,}): {page.as_uri()}", soft_wrap=True)
+
+
+def _print_set_aside(console: Console, con: duckdb.DuckDBPyConnection) -> None:
+    """The raw files the load set aside (raw._loaded_files), with their reasons, if any."""
+    files = con.execute(SET_ASIDE).fetchall()
+    if files:
+        console.print(
+            _table(
+                "Raw files set aside, not loaded (raw._loaded_files; nothing was moved)",
+                ["file", "status", "reason"],
+                files,
+            )
+        )
 
 
 def _print_engagement(console: Console, con: duckdb.DuckDBPyConnection) -> None:

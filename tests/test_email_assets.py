@@ -106,6 +106,35 @@ def test_rendered_triggers_are_due_on_their_local_day_in_the_delivery_window(tmp
         ).fetchall() == [("Asia/Tokyo", day, 9, 3, True)]
 
 
+def test_a_monthly_team_report_goes_out_the_first_morning_of_the_next_month(tmp_path):
+    payload = next(p for _, _, p in sample_payloads() if p["template"] == "monthly_team_report")
+    month_end = date(2026, 3, 31)
+    rows = [
+        payload
+        | {
+            "send_key": "u1:monthly_team_report:2026-03",
+            "triggered_on": month_end,
+            "report_month": date(2026, 3, 1),
+            "timezone": "Europe/Paris",
+        }
+    ]
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.register("payloads", pd.DataFrame(rows))
+        con.execute("create schema email")
+        con.execute("create table email.rpt_email_payloads as select * from payloads")
+    # the daily run of the month's last day renders it (not the weekly report schedule)
+    assert dg.materialize(
+        [rendered_emails],
+        resources={"warehouse": Warehouse(path=str(warehouse))},
+        partition_key=month_end.isoformat(),
+    ).success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(
+            "select send_key, timezone, due_on, delivery_hour from email.rendered_emails"
+        ).fetchall() == [("u1:monthly_team_report:2026-03", "Europe/Paris", date(2026, 4, 1), 9)]
+
+
 def test_without_weekend_delivery_a_friday_trigger_stays_due_over_the_weekend(tmp_path):
     friday, wednesday = date(2026, 6, 5), date(2026, 6, 3)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:

@@ -1,6 +1,6 @@
 """Numbers that never embarrass: every payload of the demo data, rendered in every locale,
 shows no zero figure, no hole, no negative number and no runaway percentage, and carries a
-call to action."""
+call to action; its subject and preheader carry the e-mail's own figure."""
 
 import re
 
@@ -54,4 +54,23 @@ def test_every_payload_renders_without_embarrassing_figures(payloads, locale):
             found.append("no call to action")
         if found:
             problems.append((payload["send_key"], found))
+    assert problems == [], problems[:10]
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_every_inbox_line_carries_the_emails_figure(payloads, locale):
+    """What the inbox shows (subject, preheader) says the e-mail's own number ("42 tasks this
+    week", "10 days"), or the level or badge reached: no fixed line promising what the
+    e-mail may not hold."""
+    settings = Settings()
+    problems = []
+    for payload in payloads:
+        email_ = render_email({**payload, "locale": locale}, settings)
+        inbox_line = f"{email_.subject} {email_.preheader}"
+        if not email_.preheader or not (
+            re.search(r"\d", inbox_line)
+            or payload["trigger_type"] == "level_up"
+            or payload["detail_badge"] is not None
+        ):
+            problems.append((payload["send_key"], inbox_line))
     assert problems == [], problems[:10]

@@ -160,7 +160,7 @@ def test_weekly_report_shows_the_reported_week():
     assert "THIS MONTH SO FAR" not in en and "45 tasks" not in en
     fr = rendered("weekly_report", "fr", **week).text
     assert "Semaine dernière\xa0: 23 févr.\u2009–\u20091 mars 2026" in fr
-    assert "* 1,5\xa0heure de temps gagné cette semaine-là" in fr  # CLDR: fr "one": 0 ≤ n < 2
+    assert "* 1,5\xa0heure de temps gagné sur la semaine" in fr  # CLDR: fr "one": 0 ≤ n < 2
     ru = rendered("weekly_report", "ru", **{**week, "week_tasks": 22, "week_hours_saved": 5.0})
     assert "Прошлая неделя: 23 февр. – 1 мар. 2026\u202fг." in ru.html
     assert "* 22 задачи" in ru.text and "* 5 часов сэкономлено за неделю" in ru.text
@@ -168,6 +168,69 @@ def test_weekly_report_shows_the_reported_week():
     assert "* 24 минуты сэкономлено за неделю" in short  # under an hour: minutes
     without_week = {k: None for k in ("week_start", "week_end", *week)}
     assert "* 45 tasks" in rendered("weekly_report", **without_week).text  # month to date
+
+
+@pytest.mark.parametrize(
+    ("users", "russian", "french"),
+    [
+        (1, "Ваша команда за март: 1 активный пользователь", "1 utilisateur actif"),
+        (2, "Ваша команда за март: 2 активных пользователя", "2 utilisateurs actifs"),
+        (5, "Ваша команда за март: 5 активных пользователей", "5 utilisateurs actifs"),
+        (21, "Ваша команда за март: 21 активный пользователь", "21 utilisateurs actifs"),
+    ],
+)
+def test_monthly_team_report_names_its_month_and_counts_its_users(users, russian, french):
+    march = {"report_month": "2026-03-01", "team_hours_saved_month": None}
+    quiet = {**march, "team_active_users": users, "team_seats": None}
+    assert rendered("monthly_team_report", "ru", **quiet).subject == russian
+    assert rendered("monthly_team_report", "fr", **quiet).subject == (
+        f"Votre équipe en mars\xa0: {french}"
+    )
+    busy = {**march, "team_hours_saved_month": 38.5}
+    assert rendered("monthly_team_report", **busy).subject == "Your team saved 38.5 hours in March"
+    assert rendered("monthly_team_report", "ru", **busy).subject == (
+        "Ваша команда сэкономила 38,5 часа за март"
+    )
+    assert rendered("monthly_team_report", "fr", **busy).subject == (
+        "Votre équipe a gagné 38,5\xa0heures en mars"
+    )
+
+
+def test_monthly_team_report_shows_the_team_and_hides_what_it_lacks():
+    en = rendered("monthly_team_report")
+    assert en.text.count("utm_campaign=monthly_team_report") == 2  # the button and the card
+    assert "Seats in use: 12 of 15" in en.text and "* 12 active users" in en.text
+    assert "In February, your team completed 347 tasks, 15% more than the average" in en.text
+    assert "* Getting set up: 2 people\n* Building the habit: 5 people" in en.text
+    assert "* Bringing in colleagues: 1 person" in en.text
+    assert "1. Marc: 12.5 hours saved\n2. Anna: 9 hours saved\n3. Léa: 45 minutes saved" in en.text
+    assert "NEXT STEPS FOR YOUR TEAM\n- Connect your CRM" in en.text
+    assert "Seats in use: 12 of 15 · Top contributor: Marc" in en.html  # the preheader
+    ru = rendered("monthly_team_report", "ru").text
+    assert "* Первые шаги: 2 человека\n* Формирование привычки: 5 человек" in ru
+    assert "3. Léa: 45 минут экономии" in ru
+    assert "За февраль ваша команда выполнила 347 задач — на 15\xa0% больше" in ru
+    fr = rendered("monthly_team_report", "fr").text
+    assert "* Ouverture à l’équipe\xa0: 1 personne" in fr
+    assert "1. Marc\xa0: 12,5\xa0heures de temps gagné" in fr
+    nothing = {
+        "team_seats": None,
+        "team_users_implement": None,
+        "team_users_reinforce": None,
+        "team_users_optimize": None,
+        "team_users_expand": None,
+        "top_contributor_1_name": None,
+        "top_contributor_2_name": None,
+        "top_contributor_3_name": None,
+        "recommendation_1": None,
+    }
+    bare = rendered("monthly_team_report", **nothing)
+    for absent in ("Seats in use", "WHERE YOUR TEAM STANDS", "TOP CONTRIBUTORS", "NEXT STEPS"):
+        assert absent not in bare.text
+    assert "Active users: 12" in bare.html and "Top contributor" not in bare.html
+    assert 'class="team-list"' not in bare.html
+    tasks_only = rendered("monthly_team_report", top_contributor_1_hours_saved=None).text
+    assert "1. Marc: 64 tasks completed" in tasks_only
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ TRIGGER_TYPES = {
     "onboarding_stuck",
     "weekly_report",
     "expansion_invite",
+    "monthly_team_report",
 }
 
 

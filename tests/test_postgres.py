@@ -24,7 +24,7 @@ import pytest
 
 from orchestration.ingestion.contract import RAW_TABLES
 from orchestration.ingestion.loader import (
-    RawFileError,
+    CHANGED_AFTER_LOAD,
     load_file,
     load_raw_directory,
     load_table,
@@ -225,7 +225,7 @@ def test_the_hmac_macro_matches_python_on_postgres(warehouses: Warehouses, build
         ("nul.csv", EVENTS_HEADER + b"e9,usr_1,acc_1,task\x00,2026-03-01,\n", "could not be read"),
     ],
 )
-def test_a_broken_file_fails_alone_on_postgres(tmp_path, postgres, name, content, problem):
+def test_a_broken_file_is_set_aside_alone_on_postgres(tmp_path, postgres, name, content, problem):
     """The DuckDB loader's semantics (tests/test_ingestion.py) on PostgreSQL."""
     raw = tmp_path / "raw"
     good = raw / "events" / "2026-03-01.csv"
@@ -246,19 +246,24 @@ def test_a_broken_file_fails_alone_on_postgres(tmp_path, postgres, name, content
     database = f"broken_{name.replace('.', '_')}"
     postgres.create_database(database)
     with postgres_raw_writer(**postgres.connect_args(database)) as writer:
-        loads, errors = load_raw_directory(writer, raw)
+        loads = load_raw_directory(writer, raw)
 
-        assert [(load.file, load.rows) for load in loads] == [
-            ("events/2026-03-01.csv", 2),
-            ("events/2026-03-02.parquet", 2),
-        ]
-        assert [error.file for error in errors] == [f"events/{name}"]
-        assert problem in str(errors[0])
-        # loading again skips the loaded file; a loaded file that changed is refused
-        assert {load.status for load in load_table(writer, raw, "events")[0]} == {"skipped"}
+        assert [(load.file, load.status, load.rows) for load in loads] == sorted(
+            [
+                ("events/2026-03-01.csv", "loaded", 2),
+                ("events/2026-03-02.parquet", "loaded", 2),
+                (f"events/{name}", "rejected", 0),
+            ]
+        )
+        (rejected,) = [load for load in loads if load.set_aside]
+        assert problem in rejected.reason
+        # loading again skips the loaded files and leaves the rejected one as it is recorded;
+        # a loaded file that changed is set aside, its rows stay
+        again = {load.file: load for load in load_table(writer, raw, "events")}
+        assert again.pop(rejected.file).reported_before
+        assert {load.status for load in again.values()} == {"skipped"}
         good.write_bytes(good.read_bytes() + b"e4,usr_1,acc_1,task_completed,2026-03-02,\n")
-        with pytest.raises(RawFileError, match="changed after it was loaded"):
-            load_file(writer, raw, RAW_TABLES["events"], good)
+        assert load_file(writer, raw, RAW_TABLES["events"], good).status == "changed"
         assert writer.row_count("events") == 4
         with writer.connection.cursor() as cursor:
             cursor.execute(
@@ -271,11 +276,16 @@ def test_a_broken_file_fails_alone_on_postgres(tmp_path, postgres, name, content
                 ("e3", "", "events/2026-03-02.parquet", 1),
                 (None, None, "events/2026-03-02.parquet", 2),
             ]
-            cursor.execute("select file_path, row_count from raw._loaded_files order by 1")
-            assert cursor.fetchall() == [
-                ("events/2026-03-01.csv", 2),
-                ("events/2026-03-02.parquet", 2),
-            ]
+            cursor.execute(
+                "select file_path, status, row_count, reason from raw._loaded_files order by 1"
+            )
+            assert cursor.fetchall() == sorted(
+                [
+                    ("events/2026-03-01.csv", "changed", 2, CHANGED_AFTER_LOAD),
+                    ("events/2026-03-02.parquet", "loaded", 2, None),
+                    (f"events/{name}", "rejected", 0, rejected.reason),
+                ]
+            )
 
 
 def _relation(warehouses: Warehouses, model: str) -> str:

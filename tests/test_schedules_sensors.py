@@ -11,7 +11,9 @@ import dagster as dg
 import pytest
 
 from orchestration.emails import weekly_report
-from orchestration.quality.checks import EMAIL_PAYLOADS
+from orchestration.emails.assets import RENDERED, SEND_LEDGER
+from orchestration.jobs import WEEKLY_SEND_CHECKS
+from orchestration.quality.checks import EMAIL_PAYLOADS, RAW_EVENTS
 from orchestration.resources import RawDirectory
 from orchestration.schedules import (
     weekly_report_config,
@@ -64,6 +66,7 @@ def test_the_daily_build_runs_after_midnight_utc_as_one_writer():
 
 PARIS, LONDON = "Europe/Paris", "Europe/London"
 NEW_YORK, SYDNEY = "America/New_York", "Australia/Sydney"
+LOS_ANGELES = "America/Los_Angeles"
 
 
 @pytest.fixture
@@ -112,20 +115,85 @@ def test_the_send_hour_is_local_across_daylight_saving_changes(tick, zone, at_se
 
 def test_the_weekly_report_schedule_sends_the_week_that_just_ended(built_weeks):
     tick = utc(2026, 3, 30, 6)  # Monday 08:00 in Paris (summer time)
+    # the daily build of the Sunday holds the week of every zone due: Paris's ended at 22:00
     request = weekly_tick(tick, built_weeks("2026-03-29"))
     assert request.partition_key == "2026-03-29"
     assert request.run_config == weekly_report_config(tick)
     assert request.run_key == "weekly_report:2026-03-30T06:00Z"
+    # the render and send steps only, after the checks that guard the inbox
+    assert request.asset_selection == [RENDERED, SEND_LEDGER]
+    assert set(request.asset_check_keys) == set(WEEKLY_SEND_CHECKS)
+    assert dg.AssetCheckKey(RAW_EVENTS, "events_are_fresh") in request.asset_check_keys
     from orchestration.definitions import defs
 
     assert dg.validate_run_config(defs.resolve_job_def("weekly_report"), request.run_config)
 
 
-def test_the_weekly_report_schedule_waits_for_the_weeks_payloads(built_weeks):
-    # Monday 08:00 in Sydney comes before the UTC Sunday has closed and been built
+def test_west_of_utc_the_weekly_report_schedule_rebuilds_the_sunday(built_weeks):
+    # Monday 08:00 in Los Angeles (PDT): the week there ended at 07:00 UTC, after the end of
+    # the Sunday partition that the daily build holds
+    tick = utc(2026, 3, 30, 15)
+    assert weekly_report.local_week_end(date(2026, 3, 29), LOS_ANGELES) == utc(2026, 3, 30, 7)
+    request = weekly_tick(tick, built_weeks("2026-03-29"))
+    assert request.partition_key == "2026-03-29"
+    assert request.asset_selection is None  # the whole job: load, build, check, send
+    assert request.run_config == weekly_report_config(tick, rebuild=True)
+    assert request.run_config["ops"]["flywheel_dbt_models"]["config"] == {
+        "events_through": "2026-03-30T15:00:00+00:00"
+    }
+    from orchestration.definitions import defs
+
+    assert dg.validate_run_config(defs.resolve_job_def("weekly_report"), request.run_config)
+    # a build of the Monday holds every local week of the Sunday
+    assert weekly_tick(tick, built_weeks("2026-03-30")).asset_selection == [
+        RENDERED,
+        SEND_LEDGER,
+    ]
+
+
+def in_flight_build(instance: dg.DagsterInstance, job: str, **config) -> None:
+    """A warehouse writer run of the Sunday 2026-03-29, started and not finished yet."""
+    ops = {"flywheel_dbt_models": {"config": config}} if config else {}
+    instance.add_run(
+        dg.DagsterRun(
+            job_name=job,
+            run_id=f"{len(instance.get_runs()):036d}",
+            status=dg.DagsterRunStatus.STARTED,
+            run_config={"ops": ops},
+            tags={"flywheel/warehouse": "writer", "dagster/partition": "2026-03-29"},
+        )
+    )
+
+
+def test_the_weekly_report_schedule_sends_from_a_build_that_holds_the_week(built_weeks):
+    # The rebuild of 09:00 UTC (Monday 08:00 in the Azores, UTC-1) holds every week that
+    # ended by then: Los Angeles's, at 07:00 UTC, but not Honolulu's, at 10:00 UTC. The run
+    # queue starts a run requested now after it.
+    instance = built_weeks("2026-03-29")
+    in_flight_build(instance, "weekly_report", events_through="2026-03-30T09:00:00+00:00")
+    assert weekly_tick(utc(2026, 3, 30, 15), instance).asset_selection == [
+        RENDERED,
+        SEND_LEDGER,
+    ]
+    assert weekly_tick(utc(2026, 3, 30, 18), instance).asset_selection is None  # Honolulu
+    # a build of the Sunday that the raw-files sensor started replaces the warehouse's
+    # payloads with those of the Sunday partition: Los Angeles's week is not there
+    in_flight_build(instance, "daily_build")
+    assert weekly_tick(utc(2026, 3, 30, 15), instance).asset_selection is None
+
+
+def test_the_weekly_report_schedule_waits_for_the_utc_sunday_to_close(built_weeks):
+    # Monday 08:00 in Sydney comes before the UTC Sunday has closed: no partition yet
     skip = weekly_tick(utc(2026, 3, 29, 21), built_weeks("2026-03-22"))
     assert isinstance(skip, dg.SkipReason)
-    assert "payloads of the week ending 2026-03-29 are not built yet" in skip.skip_message
+    assert "the UTC day 2026-03-29 has not closed" in skip.skip_message
+    # at 00:00 UTC, Monday 08:00 at UTC+8: the run rebuilds the Sunday and sends Sydney's too
+    midnight = utc(2026, 3, 30)
+    assert "Australia/Perth" in weekly_report.zones_at_send_time(midnight, hour=8)
+    request = weekly_tick(midnight, built_weeks("2026-03-22"))
+    assert request.partition_key == "2026-03-29"
+    assert request.asset_selection is None
+    assert weekly_report.is_due(date(2026, 3, 29), SYDNEY, midnight, hour=8, grace_days=1)
 
 
 def test_the_weekly_report_schedule_skips_when_it_is_not_the_hour_anywhere(built_weeks):

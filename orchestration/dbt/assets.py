@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -38,6 +39,18 @@ class DbtBuild(dg.Config):
     """Options of a dbt step; the days come from the run's partition window."""
 
     full_refresh: bool = False  # rebuild the incremental models from scratch
+    # The instant (ISO 8601; naive is UTC) the build holds the events up to; empty: the end of
+    # the window's last day. The weekly report schedule rebuilds a Sunday with the events up to
+    # its tick: west of UTC the local Sunday ends on the UTC Monday (docs/operations.md).
+    events_through: str | None = None
+
+
+def events_through_var(instant: str) -> str:
+    """An ISO 8601 instant as dbt's `events_through` var: naive UTC, to the second."""
+    at = datetime.fromisoformat(instant)
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.isoformat(sep=" ", timespec="seconds")
 
 
 def dbt_build(
@@ -51,6 +64,8 @@ def dbt_build(
         "max_date": last.isoformat(),
         "as_of_date": last.isoformat(),
     }
+    if config.events_through:
+        dbt_vars["events_through"] = events_through_var(config.events_through)
     # Unit tests check the SQL logic on fixed inputs, not the data: CI runs them
     # (tests/test_dbt_unit_tests.py); a data run would only repeat them.
     args = ["build", "--exclude", "test_type:unit", "--vars", json.dumps(dbt_vars)]

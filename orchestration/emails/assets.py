@@ -48,11 +48,13 @@ def delivery_window(settings: Settings, trigger_type: str) -> DeliveryWindow:
 
 def delivery_slot(payload: dict, settings: Settings) -> DeliverySlot:
     """When a payload's e-mail should arrive: triggers on their local day (`triggered_on`),
-    weekly reports on the Monday after the Sunday that ends their week."""
+    weekly reports on the Monday after the Sunday that ends their week, monthly team reports
+    on the first day of the month after theirs."""
     trigger_type = payload["trigger_type"]
     due_on = _as_date(payload["triggered_on"])
-    if trigger_type == "weekly_report":
-        due_on += timedelta(days=1)  # the report is dated the Sunday; it goes out on Monday
+    if trigger_type in ("weekly_report", "monthly_team_report"):
+        # dated the last day of the week or month they report; they go out the day after
+        due_on += timedelta(days=1)
     return DeliverySlot(payload.get("timezone"), due_on, delivery_window(settings, trigger_type))
 
 

@@ -18,3 +18,5 @@ class RenderedEmail:
     headers: dict[str, str] = field(default_factory=dict)  # e.g. List-Unsubscribe
     # When it should arrive (the reader's local delivery window); None: as soon as possible.
     delivery: DeliverySlot | None = None
+    # The line an inbox shows after the subject (the HTML's hidden preheader).
+    preheader: str = ""

@@ -1,11 +1,17 @@
-"""Previews of every e-mail: each template in each language (and an unknown one, to show the
-fallback to English) for a few fixed, representative payloads, as a browsable gallery.
+"""Previews of every e-mail, as a browsable gallery to sign e-mails off with: each template in
+each supported language, for sample payloads.
 
-`flywheel preview [--out DIR]` writes `index.html` and one `.html` and `.txt` file per
-message. The sample payloads have every column of `email.rpt_email_payloads` and cover the
-cases the templates branch on: a published peer cohort or an anonymised one, above or below
-the average, 0, 1 or 2 recommendations, the top of a ladder, a missing or very long first
-name, and counts that take each plural form (1, 2, 5, 21).
+`flywheel preview [--out DIR]` writes one `.html` and `.txt` file per message, an inbox view
+(`index.html`: sender, subject and preheader with their lengths) and a page per sample with its
+languages side by side (`gallery.py`). The samples are real e-mails of the warehouse when it
+has some (per trigger type, its typical and extreme ones: `real_payloads.py`), else the fixed
+payloads below; `--send-key` and `--user` preview real e-mails of one reader.
+
+The fixed payloads have every column of `email.rpt_email_payloads`, hold together (a current
+streak never longer than the longest one) and cover the cases the templates branch on: a
+published peer cohort or an anonymised one, above or below the average, 0, 1 or 2
+recommendations, the top of a ladder, a missing or very long first name, and counts that take
+each plural form (1, 2, 5, 21).
 """
 
 from __future__ import annotations
@@ -17,9 +23,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, select_autoescape
-
+from orchestration.emails.gallery import write_gallery
+from orchestration.emails.i18n import negotiate_locale
 from orchestration.emails.message import RenderedEmail
+from orchestration.emails.real_payloads import (
+    WarehouseUnavailable,
+    for_preview,
+    sample_payloads_by_trigger,
+)
 from orchestration.emails.render import TRIGGER_TEMPLATES, render_email
 from orchestration.settings import REPO_ROOT, Settings
 
@@ -102,6 +113,23 @@ BASE_PAYLOAD: dict[str, Any] = {
     "team_hours_saved_28d": None,
     "next_ladder": None,
     "next_ladder_next_level": None,
+    "report_month": None,
+    "team_hours_saved_month": None,
+    "team_active_users": None,
+    "team_seats": None,
+    "team_users_implement": None,
+    "team_users_reinforce": None,
+    "team_users_optimize": None,
+    "team_users_expand": None,
+    "top_contributor_1_name": None,
+    "top_contributor_1_hours_saved": None,
+    "top_contributor_1_tasks": None,
+    "top_contributor_2_name": None,
+    "top_contributor_2_hours_saved": None,
+    "top_contributor_2_tasks": None,
+    "top_contributor_3_name": None,
+    "top_contributor_3_hours_saved": None,
+    "top_contributor_3_tasks": None,
 }
 
 # Scenario b: an anonymised cohort (fewer than min_cohort_size peers), one recommendation,
@@ -204,6 +232,7 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
             "a",
             "10 days, 2 recommendations",
             {
+                "current_streak_days": 0,  # inactive: no streak running
                 "detail_metric": "days_inactive",
                 "detail_value": Decimal("10"),
                 "longest_streak_days": 21,
@@ -214,6 +243,7 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
             "10 days, 1 recommendation, no first name",
             {
                 **_ANONYMISED,
+                "current_streak_days": 0,
                 "detail_metric": "days_inactive",
                 "detail_value": Decimal("10"),
                 "longest_streak_days": 2,
@@ -225,6 +255,7 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
             {
                 **_BELOW_AVERAGE,
                 **_ONBOARDING,
+                "current_streak_days": 0,
                 "detail_metric": "days_inactive",
                 "detail_value": Decimal("21"),
                 "longest_streak_days": 1,
@@ -460,6 +491,7 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
                 "week_reports": 2,
                 "week_hours_saved": 3.5,
                 "current_streak_days": 21,
+                "longest_streak_days": 30,  # never shorter than the current streak
                 "new_badges": "streak_14,power_user",
             },
         ),
@@ -594,6 +626,86 @@ SCENARIOS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     ],
 }
 
+# The monthly team report on February 2026 (dated its last day), to Anna, an admin: a
+# 15-seat account whose 12 active users are the 12 of its stage mix, whose contributors'
+# hours fit in the team's, with its one account-scope recommendation (connect_crm, 0.3 h a
+# week for each of 5 users); and a one-person team's quiet month with nothing to compare.
+_TEAM_MONTH = {
+    "triggered_on": dt.date(2026, 2, 28),
+    "detail_metric": "team_active_users",
+    "detail_value": Decimal("12"),
+    "report_month": dt.date(2026, 2, 1),
+    "team_hours_saved_month": 38.5,
+    "team_active_users": 12,
+    "team_seats": 15,
+    "team_users_implement": 2,
+    "team_users_reinforce": 5,
+    "team_users_optimize": 4,
+    "team_users_expand": 1,
+    "top_contributor_1_name": "Marc",
+    "top_contributor_1_hours_saved": 12.5,
+    "top_contributor_1_tasks": 64,
+    "top_contributor_2_name": "Anna",
+    "top_contributor_2_hours_saved": 9.0,
+    "top_contributor_2_tasks": 41,
+    "top_contributor_3_name": "Léa",
+    "top_contributor_3_hours_saved": 0.75,
+    "top_contributor_3_tasks": 21,
+    "recommendation_1": "connect_crm",
+    "recommendation_1_hours_per_week": 1.5,
+    "recommendation_1_cta_id": "connect_crm",
+    "recommendation_1_app_path": "/settings/integrations/crm",
+    "recommendation_2": None,
+    "recommendation_2_hours_per_week": None,
+    "recommendation_2_cta_id": None,
+    "recommendation_2_app_path": None,
+}
+SCENARIOS["monthly_team_report"] = [
+    ("a", "38.5 h saved by 12 active users of 15 seats, top 10%, 3 contributors", _TEAM_MONTH),
+    (
+        "b",
+        "1 active user, under 3 minutes saved, anonymised cohort, no recommendation",
+        {
+            **_TEAM_MONTH,
+            **_ANONYMISED,
+            "first_name": "Anna",
+            "detail_value": Decimal("1"),
+            "account_tasks_this_month": 2.0,
+            "team_hours_saved_month": None,
+            "team_active_users": 1,
+            "team_seats": None,
+            "team_users_implement": 1,
+            "team_users_reinforce": None,
+            "team_users_optimize": None,
+            "team_users_expand": None,
+            "top_contributor_1_name": "Anna",
+            "top_contributor_1_hours_saved": None,
+            "top_contributor_1_tasks": 2,
+            "top_contributor_2_name": None,
+            "top_contributor_2_hours_saved": None,
+            "top_contributor_2_tasks": None,
+            "top_contributor_3_name": None,
+            "top_contributor_3_hours_saved": None,
+            "top_contributor_3_tasks": None,
+            "recommendation_1": None,
+            "recommendation_1_hours_per_week": None,
+            "recommendation_1_cta_id": None,
+            "recommendation_1_app_path": None,
+        },
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One payload the gallery shows, rendered in every preview locale."""
+
+    template: str
+    scenario: str
+    description: str
+    payload: dict[str, Any]
+    source: str = "fixture"  # or "warehouse": a real e-mail, its address replaced
+
 
 @dataclass(frozen=True)
 class Preview:
@@ -602,6 +714,8 @@ class Preview:
     description: str
     locale: str  # as asked; the e-mail's own locale says what it was rendered in
     email: RenderedEmail
+    source: str = "fixture"
+    reader_locale: str | None = None  # a real e-mail's own locale
 
     @property
     def stem(self) -> str:
@@ -636,83 +750,85 @@ def sample_payloads() -> list[tuple[str, str, dict[str, Any]]]:
     return samples
 
 
-def render_previews(settings: Settings) -> list[Preview]:
+def fixture_samples() -> list[Sample]:
+    """The fixed sample payloads (SCENARIOS), every template."""
+    return [
+        Sample(payload["template"], scenario, description, payload)
+        for scenario, description, payload in sample_payloads()
+    ]
+
+
+def gallery_samples(settings: Settings) -> tuple[list[Sample], str]:
+    """The gallery's samples and where they come from: per trigger type, its typical and
+    extreme real e-mails when the warehouse (FLYWHEEL_WAREHOUSE) has some, else the fixtures."""
+    fixtures = fixture_samples()
+    try:
+        real = sample_payloads_by_trigger(settings.warehouse, TRIGGER_TEMPLATES)
+    except WarehouseUnavailable as reason:
+        return fixtures, f"fixed sample payloads ({reason})"
+    samples = []
+    for template in TRIGGER_TEMPLATES:
+        if template in real:
+            samples += [
+                Sample(template, r.case, r.description, r.payload, "warehouse")
+                for r in real[template]
+            ]
+        else:
+            samples += [sample for sample in fixtures if sample.template == template]
+    missing = [t for t in TRIGGER_TEMPLATES if t not in real]
+    note = f"real e-mails of {settings.warehouse} (addresses replaced)"
+    if missing:
+        note += f"; fixed sample payloads for {', '.join(missing)} (none in the warehouse)"
+    return samples, note
+
+
+def real_samples(payloads: list[dict[str, Any]]) -> list[Sample]:
+    """Samples of real payload rows (`flywheel preview --send-key/--user`), addresses
+    replaced; each is named after the day it was triggered on."""
+    return [
+        Sample(
+            payload["template"],
+            str(payload["triggered_on"]),
+            f"{payload['send_key']} (the reader's language: {payload['locale']})",
+            for_preview(payload),
+            "warehouse",
+        )
+        for payload in payloads
+    ]
+
+
+def render_previews(settings: Settings, samples: list[Sample] | None = None) -> list[Preview]:
+    """Every sample (default: the fixtures) in every preview locale."""
     previews = []
-    for scenario, description, payload in sample_payloads():
+    for sample in fixture_samples() if samples is None else samples:
+        reader_locale = (
+            negotiate_locale(sample.payload["locale"]) if sample.source == "warehouse" else None
+        )
         for locale in PREVIEW_LOCALES:
-            email = render_email({**payload, "locale": locale}, settings)
-            previews.append(Preview(payload["template"], scenario, description, locale, email))
+            email = render_email({**sample.payload, "locale": locale}, settings)
+            previews.append(
+                Preview(
+                    sample.template,
+                    sample.scenario,
+                    sample.description,
+                    locale,
+                    email,
+                    sample.source,
+                    reader_locale,
+                )
+            )
     return previews
 
 
-_INDEX = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Flywheel e-mail previews</title>
-<style>
-body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 24px;
-       color: #1f2937; }
-h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #e5e7eb; padding: 6px 8px; text-align: left; vertical-align: top;
-         font-size: 14px; }
-th { background: #f9fafb; }
-.muted { color: #6b7280; font-size: 12px; }
-</style>
-</head>
-<body>
-<h1>Flywheel e-mail previews</h1>
-<p class="muted">{{ count }} messages: {{ templates|length }} templates × {{ scenarios }} sample
-payloads × {{ locales|join(", ") }} (<code>de</code> is not supported: it falls back to English).
-From: {{ from_name }} &lt;{{ from_email }}&gt;.</p>
-{% for template in templates %}
-<h2 id="{{ template }}">{{ template }}</h2>
-<table>
-  <tr><th>sample</th>{% for locale in locales %}<th>{{ locale }}</th>{% endfor %}</tr>
-  {% for scenario, row in by_template[template].items() %}
-  <tr>
-    <td><strong>{{ scenario }}</strong> <span class="muted">{{ row.description }}</span></td>
-    {% for locale in locales %}{% set p = row.previews[locale] %}
-    <td><a href="{{ p.stem }}.html">{{ p.email.subject }}</a>
-      <span class="muted">(<a href="{{ p.stem }}.txt">text</a>,
-      rendered in {{ p.email.locale }})</span></td>
-    {% endfor %}
-  </tr>
-  {% endfor %}
-</table>
-{% endfor %}
-</body>
-</html>
-"""
-
-
-def build_previews(out_dir: Path, settings: Settings) -> Path:
-    """Write every preview and the gallery into `out_dir`; return the gallery's path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    previews = render_previews(settings)
-    by_template: dict[str, dict[str, Any]] = {t: {} for t in TRIGGER_TEMPLATES}
-    for preview in previews:
-        (out_dir / f"{preview.stem}.html").write_text(preview.email.html, encoding="utf-8")
-        (out_dir / f"{preview.stem}.txt").write_text(preview.email.text, encoding="utf-8")
-        row = by_template[preview.template].setdefault(
-            preview.scenario, {"description": preview.description, "previews": {}}
-        )
-        row["previews"][preview.locale] = preview
-    index = (
-        Environment(autoescape=select_autoescape(default_for_string=True), trim_blocks=True)
-        .from_string(_INDEX)
-        .render(
-            count=len(previews),
-            templates=TRIGGER_TEMPLATES,
-            scenarios=len(SCENARIOS[TRIGGER_TEMPLATES[0]]),
-            locales=PREVIEW_LOCALES,
-            by_template=by_template,
-            from_name=settings.from_name,
-            from_email=settings.from_email,
-        )
-    )
-    index_path = out_dir / "index.html"
-    index_path.write_text(index, encoding="utf-8")
-    return index_path
+def build_previews(
+    out_dir: Path,
+    settings: Settings,
+    samples: list[Sample] | None = None,
+    source_note: str | None = None,
+) -> Path:
+    """Write every preview of `samples` (default: `gallery_samples`) and the gallery into
+    `out_dir`; return the gallery's path (its inbox view)."""
+    if samples is None:
+        samples, source_note = gallery_samples(settings)
+    previews = render_previews(settings, samples)
+    return write_gallery(out_dir, previews, settings, source_note or "fixed sample payloads")

@@ -55,6 +55,7 @@ TRIGGER_TEMPLATES = (
     "onboarding_stuck",
     "weekly_report",
     "expansion_invite",
+    "monthly_team_report",
 )
 
 # The payload columns the renderer and the templates read (a subset of rpt_email_payloads,
@@ -119,6 +120,23 @@ PAYLOAD_COLUMNS = (
     "new_badges",
     "next_ladder",
     "next_ladder_next_level",
+    "report_month",
+    "team_hours_saved_month",
+    "team_active_users",
+    "team_seats",
+    "team_users_implement",
+    "team_users_reinforce",
+    "team_users_optimize",
+    "team_users_expand",
+    "top_contributor_1_name",
+    "top_contributor_1_hours_saved",
+    "top_contributor_1_tasks",
+    "top_contributor_2_name",
+    "top_contributor_2_hours_saved",
+    "top_contributor_2_tasks",
+    "top_contributor_3_name",
+    "top_contributor_3_hours_saved",
+    "top_contributor_3_tasks",
 )
 
 COPY_BLOCKS = ("subject", "preheader", "headline", "lead")
@@ -322,6 +340,7 @@ class Renderer:
                 "List-Unsubscribe": f"<{url}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             },
+            preheader=copy["preheader"],
         )
 
 

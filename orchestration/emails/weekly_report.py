@@ -1,10 +1,16 @@
-"""When a weekly report goes out: the Monday after the reported week, at a local hour.
+"""When a weekly report goes out: the Monday after the reported week, at a local hour, from a
+build that holds the user's whole local week.
 
-The report is dated the Sunday that ends its ISO week (user-local days), so the daily build
-of that UTC Sunday has it ready. It is delivered at `FLYWHEEL_WEEKLY_REPORT_HOUR` on the next
-Monday in the user's own time zone, daylight-saving time included, or as soon as possible
-after that when the build was not ready yet (east of UTC the local Monday morning comes
-before the UTC Sunday has closed). It is never sent later than the grace days allow.
+The report is dated the Sunday that ends its ISO week (user-local days). It is delivered at
+`FLYWHEEL_WEEKLY_REPORT_HOUR` on the next Monday in the user's own time zone, daylight-saving
+time included, or as soon as possible after that when no build held the week yet. It is never
+sent before the week has ended locally, nor later than the grace days allow.
+
+The local week ends at Monday 00:00 local time. East of UTC (and at UTC) that is on or before
+the end of the UTC Sunday, so the daily build of that Sunday holds the week. West of UTC it is
+on the UTC Monday (07:00 UTC in Los Angeles in summer, 12:00 UTC at UTC-12): only a build of
+that Sunday with the events of the Monday's first hours (`events_through`) holds it, which the
+weekly report schedule runs when such a user's send hour comes (docs/operations.md).
 """
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -24,6 +30,15 @@ def zone(name: str | None) -> tzinfo:
 def send_time(week_end: date, timezone: str | None, hour: int) -> datetime:
     """The instant a report for the week ending `week_end` is due for a user in `timezone`."""
     return datetime.combine(week_end + timedelta(days=1), time(hour), tzinfo=zone(timezone))
+
+
+def local_week_end(week_end: date, timezone: str | None) -> datetime:
+    """The instant the week ending on Sunday `week_end` ends for a user in `timezone`:
+    Monday 00:00 local time, as UTC. A build holds the whole week when it holds the events
+    that happened before this instant."""
+    return datetime.combine(week_end + timedelta(days=1), time(), tzinfo=zone(timezone)).astimezone(
+        UTC
+    )
 
 
 def is_due(
@@ -47,6 +62,20 @@ def zones_at_send_time(at: datetime, hour: int) -> list[str]:
         if (local := at.astimezone(zone(name))).isoweekday() == MONDAY
         and (local.hour, local.minute) == (hour, 0)
     ]
+
+
+def events_needed(week_end: date, at: datetime, hour: int) -> datetime | None:
+    """The instant a build must hold the events up to for a run at `at` to send every report
+    of the week ending `week_end` that is due by then: the latest end of that local week
+    among the time zones whose send time has come (None: none has)."""
+    return max(
+        (
+            local_week_end(week_end, name)
+            for name in _all_zones()
+            if send_time(week_end, name, hour) <= at
+        ),
+        default=None,
+    )
 
 
 def reported_week_end(monday: date) -> date:

@@ -5,6 +5,15 @@ happen in dbt's staging layer, where a bad value becomes a quarantined row inste
 load. A file is loaded in one transaction together with its entry in `raw._loaded_files`, so a
 crash leaves either all of a file or none of it, and a file already loaded is skipped.
 
+A file that is not a table of the contract (unreadable, missing columns, another format) is
+set aside: the ledger records it as `rejected` with the reason, nothing of it is loaded, and
+the other files load as usual. So is a loaded file whose content changed since (`changed`):
+its loaded rows stay, the change is not loaded. Files are never moved or deleted.
+
+A rejected file is tried again at every load, and the ledger is written only when the outcome
+changes: it loads as soon as it is corrected (new content, same path), or once a cause on the
+warehouse's side is gone. A changed file goes back to `loaded` when its content is restored.
+
 DuckDB reads and checks every file, whatever the warehouse: only the write differs. A
 `RawWriter` holds the warehouse side (DuckDB: `DuckDBRawWriter`, PostgreSQL:
 `PostgresRawWriter`); the functions below take a writer or, for DuckDB, the connection itself.
@@ -16,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import duckdb
 import psycopg2
@@ -35,11 +44,37 @@ _METADATA_DDL = (
     "_source_file varchar not null, _source_row bigint not null, "
     f"_loaded_at timestamp not null default {_LOADED_AT}"
 )
+# One row per file the loader has judged (docs/architecture.md, "Raw input contract"):
+# status  loaded: its rows are in raw.<table>; sha256 is the content loaded.
+#         rejected: not a table of the contract (`reason`); nothing of it is loaded; sha256 is
+#           the content rejected ("" when the file could not be read at all), loaded_at the
+#           time it was rejected.
+#         changed: loaded, then its content changed (`reason`); the loaded rows stay, sha256 is
+#           still the content loaded.
 _LEDGER_DDL = (
     f"create table if not exists {LEDGER} ("
     "table_name varchar not null, file_path varchar not null, sha256 varchar not null, "
     "row_count bigint not null, loaded_at timestamp not null, "
+    "status varchar not null default 'loaded' "
+    "check (status in ('loaded', 'rejected', 'changed')), reason varchar, "
     "primary key (table_name, file_path))"
+)
+# A ledger from before `status` and `reason`: every row in it was loaded. (DuckDB cannot add a
+# NOT NULL column with IF NOT EXISTS; the writers always set the status.)
+_LEDGER_MIGRATION = (
+    f"alter table {LEDGER} add column if not exists status varchar default 'loaded'",
+    f"alter table {LEDGER} add column if not exists reason varchar",
+)
+_LEDGER_COLUMNS = "table_name, file_path, sha256, row_count, loaded_at, status, reason"
+# Upsert of a ledger row: a file loaded or rejected again replaces its earlier rejection.
+_LEDGER_UPSERT = (
+    "on conflict (table_name, file_path) do update set sha256 = excluded.sha256, "
+    "row_count = excluded.row_count, loaded_at = excluded.loaded_at, "
+    "status = excluded.status, reason = excluded.reason"
+)
+CHANGED_AFTER_LOAD = (
+    "changed after it was loaded; raw files are append-only, so write the new rows to a new "
+    "file (the rows loaded before stay; restore the file's content to clear this)"
 )
 
 
@@ -52,12 +87,41 @@ class RawFileError(Exception):
         self.problem = problem
 
 
+class LedgerEntry(NamedTuple):
+    """A file's row in the load ledger."""
+
+    sha256: str
+    status: Literal["loaded", "rejected", "changed"]
+    reason: str | None
+
+
 @dataclass(frozen=True)
 class FileLoad:
+    """What one load did with one file.
+
+    status  loaded: its rows were loaded now; skipped: already loaded, unchanged;
+            rejected: not a table of the contract (see `reason`), nothing of it loaded;
+            changed: loaded before, and its content changed since: the change is not loaded.
+    `reported_before`: a rejected or changed file that an earlier load had already set aside
+    for the same reason, unchanged since.
+    """
+
     table: str
     file: str
-    status: Literal["loaded", "skipped"]
-    rows: int
+    status: Literal["loaded", "skipped", "rejected", "changed"]
+    rows: int = 0
+    reason: str | None = None
+    reported_before: bool = False
+
+    @property
+    def set_aside(self) -> bool:
+        """Rejected or changed: in the folder, but not (or not as it is now) in the warehouse."""
+        return self.status in ("rejected", "changed")
+
+    def __str__(self) -> str:
+        if self.set_aside:
+            return f"{self.file} ({self.status}): {self.reason}"
+        return f"{self.file} ({self.status}, {self.rows} row(s))"
 
 
 class RawWriter(Protocol):
@@ -75,8 +139,8 @@ class RawWriter(Protocol):
         """Run one statement (DDL) in its own transaction."""
         ...
 
-    def loaded_sha256(self, table: str, file: str) -> str | None:
-        """The SHA-256 the ledger holds for a file, or None when it was never loaded."""
+    def ledger_entries(self, table: str) -> dict[str, LedgerEntry]:
+        """The ledger's rows of one table, by file path."""
         ...
 
     def row_count(self, table: str) -> int:
@@ -87,8 +151,21 @@ class RawWriter(Protocol):
         """Insert a file's rows and its ledger row in one transaction; the number of rows.
 
         `ledger_row` is (table_name, file_path, sha256); the writer adds the row count and the
-        load time. Any error rolls everything back.
+        load time, and the row replaces the file's earlier rejection if there is one. Any error
+        rolls everything back.
         """
+        ...
+
+    def reject(self, table: str, file: str, sha256: str, reason: str) -> None:
+        """Record a file as rejected (replacing its earlier rejection), with no rows."""
+        ...
+
+    def mark(self, table: str, file: str, status: str, reason: str | None) -> None:
+        """Set the status and reason of a loaded file's row (loaded <-> changed)."""
+        ...
+
+    def forget(self, table: str, file: str) -> None:
+        """Delete a file's ledger row (a rejected file that is no longer in the folder)."""
         ...
 
 
@@ -107,14 +184,33 @@ class DuckDBRawWriter:
     def execute(self, statement: str) -> None:
         self.con.execute(statement)
 
-    def loaded_sha256(self, table: str, file: str) -> str | None:
-        found = self.con.execute(
-            f"select sha256 from {LEDGER} where table_name = ? and file_path = ?", [table, file]
-        ).fetchone()
-        return None if found is None else found[0]
+    def ledger_entries(self, table: str) -> dict[str, LedgerEntry]:
+        rows = self.con.execute(
+            f"select file_path, sha256, status, reason from {LEDGER} where table_name = ?",
+            [table],
+        ).fetchall()
+        return {file: LedgerEntry(*entry) for file, *entry in rows}
 
     def row_count(self, table: str) -> int:
         return self.con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+
+    def reject(self, table: str, file: str, sha256: str, reason: str) -> None:
+        self.con.execute(
+            f"insert into {LEDGER} ({_LEDGER_COLUMNS}) "
+            f"values (?, ?, ?, 0, {_LOADED_AT}, 'rejected', ?) {_LEDGER_UPSERT}",
+            [table, file, sha256, reason],
+        )
+
+    def mark(self, table: str, file: str, status: str, reason: str | None) -> None:
+        self.con.execute(
+            f"update {LEDGER} set status = ?, reason = ? where table_name = ? and file_path = ?",
+            [status, reason, table, file],
+        )
+
+    def forget(self, table: str, file: str) -> None:
+        self.con.execute(
+            f"delete from {LEDGER} where table_name = ? and file_path = ?", [table, file]
+        )
 
     def append(self, table: RawTable, rows: duckdb.DuckDBPyRelation, ledger_row: tuple) -> int:
         self.con.execute("begin transaction")
@@ -125,7 +221,9 @@ class DuckDBRawWriter:
                 f"select *, {_LOADED_AT} from raw_file_rows"
             ).fetchone()[0]
             self.con.execute(
-                f"insert into {LEDGER} values (?, ?, ?, ?, {_LOADED_AT})", [*ledger_row, count]
+                f"insert into {LEDGER} ({_LEDGER_COLUMNS}) "
+                f"values (?, ?, ?, ?, {_LOADED_AT}, 'loaded', null) {_LEDGER_UPSERT}",
+                [*ledger_row, count],
             )
             self.con.execute("commit")
         except BaseException:
@@ -161,19 +259,41 @@ class PostgresRawWriter:
         with self.connection, self.connection.cursor() as cursor:
             cursor.execute(statement)
 
-    def loaded_sha256(self, table: str, file: str) -> str | None:
+    def ledger_entries(self, table: str) -> dict[str, LedgerEntry]:
         with self.connection, self.connection.cursor() as cursor:
             cursor.execute(
-                f"select sha256 from {LEDGER} where table_name = %s and file_path = %s",
-                [table, file],
+                f"select file_path, sha256, status, reason from {LEDGER} where table_name = %s",
+                [table],
             )
-            found = cursor.fetchone()
-        return None if found is None else found[0]
+            rows = cursor.fetchall()
+        return {file: LedgerEntry(*entry) for file, *entry in rows}
 
     def row_count(self, table: str) -> int:
         with self.connection, self.connection.cursor() as cursor:
             cursor.execute(f"select count(*) from raw.{table}")
             return cursor.fetchone()[0]
+
+    def reject(self, table: str, file: str, sha256: str, reason: str) -> None:
+        with self.connection, self.connection.cursor() as cursor:
+            cursor.execute(
+                f"insert into {LEDGER} ({_LEDGER_COLUMNS}) "
+                f"values (%s, %s, %s, 0, {_LOADED_AT}, 'rejected', %s) {_LEDGER_UPSERT}",
+                [table, file, sha256, reason],
+            )
+
+    def mark(self, table: str, file: str, status: str, reason: str | None) -> None:
+        with self.connection, self.connection.cursor() as cursor:
+            cursor.execute(
+                f"update {LEDGER} set status = %s, reason = %s "
+                "where table_name = %s and file_path = %s",
+                [status, reason, table, file],
+            )
+
+    def forget(self, table: str, file: str) -> None:
+        with self.connection, self.connection.cursor() as cursor:
+            cursor.execute(
+                f"delete from {LEDGER} where table_name = %s and file_path = %s", [table, file]
+            )
 
     def append(self, table: RawTable, rows: duckdb.DuckDBPyRelation, ledger_row: tuple) -> int:
         data = rows.to_arrow_table()  # reads the file: a bad file fails before the transaction
@@ -191,7 +311,8 @@ class PostgresRawWriter:
                 buffer,
             )
             cursor.execute(
-                f"insert into {LEDGER} values (%s, %s, %s, %s, {_LOADED_AT})",
+                f"insert into {LEDGER} ({_LEDGER_COLUMNS}) "
+                f"values (%s, %s, %s, %s, {_LOADED_AT}, 'loaded', null) {_LEDGER_UPSERT}",
                 [*ledger_row, data.num_rows],
             )
         return data.num_rows
@@ -232,6 +353,8 @@ def ensure_raw_schema(target: "duckdb.DuckDBPyConnection | RawWriter") -> None:
                 f'alter table raw.{table.name} add column if not exists "{column}" varchar'
             )
     writer.execute(_LEDGER_DDL)
+    for statement in _LEDGER_MIGRATION:
+        writer.execute(statement)
 
 
 def table_files(raw_dir: Path, table: str) -> Iterator[Path]:
@@ -246,54 +369,96 @@ def table_files(raw_dir: Path, table: str) -> Iterator[Path]:
 
 def load_table(
     target: "duckdb.DuckDBPyConnection | RawWriter", raw_dir: Path, table: str
-) -> tuple[list[FileLoad], list[RawFileError]]:
-    """Load every new file of one table; a bad file is reported and the others still load."""
-    loads: list[FileLoad] = []
-    errors: list[RawFileError] = []
-    for path in table_files(raw_dir, table):
-        try:
-            loads.append(load_file(target, raw_dir, RAW_TABLES[table], path))
-        except RawFileError as error:
-            errors.append(error)
-    return loads, errors
+) -> list[FileLoad]:
+    """Load every new file of one table; a bad file is set aside and the others still load.
+
+    A rejected file that is no longer in the folder leaves the ledger; a changed one that is
+    no longer there goes back to `loaded` (its rows stay).
+    """
+    writer = as_raw_writer(target)
+    entries = writer.ledger_entries(table)
+    loads = [
+        _load_file(writer, raw_dir, RAW_TABLES[table], path, entries)
+        for path in table_files(raw_dir, table)
+    ]
+    present = {load.file for load in loads}
+    for file, entry in entries.items():
+        if file in present:
+            continue
+        if entry.status == "rejected":
+            writer.forget(table, file)
+        elif entry.status == "changed":
+            writer.mark(table, file, "loaded", None)
+    return loads
 
 
 def load_raw_directory(
     target: "duckdb.DuckDBPyConnection | RawWriter", raw_dir: Path
-) -> tuple[list[FileLoad], list[RawFileError]]:
+) -> list[FileLoad]:
     """Create the raw schema if needed and load every new file of every contract table."""
     ensure_raw_schema(target)
-    loads: list[FileLoad] = []
-    errors: list[RawFileError] = []
-    for table in RAW_TABLES:
-        table_loads, table_errors = load_table(target, raw_dir, table)
-        loads.extend(table_loads)
-        errors.extend(table_errors)
-    return loads, errors
+    return [load for table in RAW_TABLES for load in load_table(target, raw_dir, table)]
 
 
 def load_file(
     target: "duckdb.DuckDBPyConnection | RawWriter", raw_dir: Path, table: RawTable, path: Path
 ) -> FileLoad:
+    """Load one file if it is new, or set it aside (see the module's docstring)."""
     writer = as_raw_writer(target)
-    relative = path.relative_to(raw_dir).as_posix()
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    loaded = writer.loaded_sha256(table.name, relative)
-    if loaded is not None:
-        if loaded != digest:
-            raise RawFileError(
-                relative,
-                "changed after it was loaded; raw files are append-only, "
-                "so write the new rows to a new file",
-            )
-        return FileLoad(table.name, relative, "skipped", 0)
+    return _load_file(writer, raw_dir, table, path, writer.ledger_entries(table.name))
 
-    rows = _file_rows(writer.reader, table, path, relative)
+
+def _load_file(
+    writer: RawWriter,
+    raw_dir: Path,
+    table: RawTable,
+    path: Path,
+    entries: dict[str, LedgerEntry],
+) -> FileLoad:
+    relative = path.relative_to(raw_dir).as_posix()
+    entry = entries.get(relative)
     try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as error:
+        return _set_aside(writer, table, relative, entry, "", f"could not be read: {error}")
+    if entry is not None and entry.status != "rejected":
+        if entry.sha256 != digest:
+            return _set_aside(writer, table, relative, entry, digest, CHANGED_AFTER_LOAD)
+        if entry.status == "changed":  # restored to the content loaded
+            writer.mark(table.name, relative, "loaded", None)
+        return FileLoad(table.name, relative, "skipped")
+
+    try:
+        rows = _file_rows(writer.reader, table, path, relative)
         count = writer.append(table, rows, (table.name, relative, digest))
+    except RawFileError as error:
+        return _set_aside(writer, table, relative, entry, digest, error.problem)
     except writer.file_errors as error:
-        raise RawFileError(relative, f"could not be read: {_first_line(error)}") from error
+        reason = f"could not be read: {_first_line(error)}"
+        return _set_aside(writer, table, relative, entry, digest, reason)
     return FileLoad(table.name, relative, "loaded", count)
+
+
+def _set_aside(
+    writer: RawWriter,
+    table: RawTable,
+    relative: str,
+    entry: LedgerEntry | None,
+    digest: str,
+    reason: str,
+) -> FileLoad:
+    """Record a file the load cannot take, unless the ledger already says so; the outcome."""
+    if entry is None or entry.status == "rejected":
+        status = "rejected"
+        reported_before = entry == LedgerEntry(digest, "rejected", reason)
+        if not reported_before:
+            writer.reject(table.name, relative, digest, reason)
+    else:  # loaded (or already changed): the loaded rows stay, and so does their sha256
+        status = "changed"
+        reported_before = entry.status == "changed" and entry.reason == reason
+        if not reported_before:
+            writer.mark(table.name, relative, "changed", reason)
+    return FileLoad(table.name, relative, status, 0, reason, reported_before)
 
 
 def _file_rows(

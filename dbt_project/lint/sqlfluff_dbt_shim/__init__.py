@@ -105,6 +105,16 @@ class _Dbt:
         return f"cast({_sql(field)} as {_sql(type_)})"
 
     @staticmethod
+    def listagg(
+        measure: Any,
+        delimiter_text: Any = "','",
+        order_by_clause: Any = None,
+        limit_num: Any = None,
+    ) -> str:
+        order_by = f" {order_by_clause}" if order_by_clause else ""
+        return f"string_agg({_sql(measure)}, {_sql(delimiter_text)}{order_by})"
+
+    @staticmethod
     def string_literal(value: Any) -> str:
         return f"'{value}'"
 

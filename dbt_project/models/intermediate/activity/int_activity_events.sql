@@ -1,6 +1,7 @@
--- The events the activity history is built from: good events up to the end of as_of_date
--- (UTC) whose user-local activity_date is on or before as_of_date, with the time-saved rule
--- applied (the minutes each event saved) and the setup values normalised.
+-- The events the activity history is built from: good events that happened before
+-- events_through (by default the end of as_of_date, UTC) whose user-local activity_date is on
+-- or before as_of_date, with the time-saved rule applied (the minutes each event saved) and
+-- the setup values normalised.
 
 with
 
@@ -22,7 +23,7 @@ action_defaults as (
 in_range as (
     select * from events
     where
-        occurred_at < cast({{ dbt.dateadd('day', 1, as_of_date()) }} as {{ dbt.type_timestamp() }})
+        occurred_at < {{ events_through() }}
         and activity_date <= {{ as_of_date() }}
 ),
 

@@ -44,6 +44,11 @@ user_accounts as (
     select * from {{ ref('stg_product__users') }}
 ),
 
+-- the users' time zones: a weekly report waits until the local Sunday has ended
+report_recipients as (
+    select * from {{ ref('stg_product__users') }}
+),
+
 valuable_account_days as (
     select * from {{ ref('int_entity_metrics_daily') }}
     where
@@ -62,6 +67,18 @@ badges as (
 automate_reports_rules as (
     select * from {{ ref('int_recommendation_rules_daily') }}
     where recommendation = 'automate_reports'
+),
+
+-- the people who run an account (raw users.role, trimmed in staging; the demo data has
+-- 'admin', a product export may say 'owner' too)
+account_admins as (
+    select * from {{ ref('stg_product__users') }}
+    where lower(role) in ('admin', 'owner')
+),
+
+active_account_months as (
+    select * from {{ ref('fct_account_activity_monthly') }}
+    where active_users > 0
 ),
 
 milestone_reached as (
@@ -223,22 +240,31 @@ onboarding_stuck as (
         = {{ rule('onboarding_stuck_days') }}
 ),
 
--- dated the Sunday that ends the reported ISO week, when all its days are built; the weekly
--- report schedule delivers it the next morning at a local hour (docs/operations.md)
+-- dated the Sunday that ends the reported ISO week, once the run holds every event of that
+-- local week: the user's local Sunday has ended before events_through. West of UTC it ends on
+-- the UTC Monday, after the end of the Sunday partition, so the report waits for a build that
+-- holds that Monday's first hours; the weekly report schedule sends it on Monday at a local
+-- hour (docs/operations.md)
 weekly_report as (
     select
-        user_id,
+        user_metrics.user_id,
         'weekly_report' as trigger_type,
-        metric_date as triggered_on,
-        {{ iso_year_week('metric_date') }} as period_key,
+        user_metrics.metric_date as triggered_on,
+        {{ iso_year_week('user_metrics.metric_date') }} as period_key,
         'last_week_active_days' as detail_metric,
-        active_days_7d as detail_value,
+        user_metrics.active_days_7d as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
         cast(null as {{ dbt.type_string() }}) as detail_level,
         cast(null as {{ dbt.type_string() }}) as detail_badge,
         cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from user_metrics
-    where extract(isodow from metric_date) = 7 and active_days_7d > 0
+    inner join report_recipients
+        on user_metrics.user_id = report_recipients.user_id
+    where
+        extract(isodow from user_metrics.metric_date) = 7
+        and user_metrics.active_days_7d > 0
+        and {{ convert_from_utc(events_through(), 'report_recipients.timezone') }}
+        >= cast({{ dbt.dateadd('day', 1, 'user_metrics.metric_date') }} as {{ dbt.type_timestamp() }})
 ),
 
 -- the first day of a quarter on which a user in stage expand has reached the mastery ladder
@@ -288,6 +314,31 @@ expansion_invite as (
     where day_in_quarter = 1
 ),
 
+-- dated the admin's last local day of a calendar month, when all its days are built; sent
+-- the next morning (the first of the next month) to each admin and owner of an account
+-- that had at least one active user that month
+monthly_team_report as (
+    select
+        user_metrics.user_id,
+        'monthly_team_report' as trigger_type,
+        user_metrics.metric_date as triggered_on,
+        {{ month_label('user_metrics.metric_date') }} as period_key,
+        'team_active_users' as detail_metric,
+        active_account_months.active_users as detail_value,
+        cast(null as {{ dbt.type_string() }}) as detail_ladder,
+        cast(null as {{ dbt.type_string() }}) as detail_level,
+        cast(null as {{ dbt.type_string() }}) as detail_badge,
+        cast(null as {{ dbt.type_string() }}) as pinned_recommendation
+    from user_metrics
+    inner join account_admins
+        on user_metrics.user_id = account_admins.user_id
+    inner join active_account_months
+        on
+            account_admins.account_id = active_account_months.account_id
+            and cast({{ dbt.date_trunc('month', 'user_metrics.metric_date') }} as date) = active_account_months.month
+    where user_metrics.metric_date = {{ dbt.last_day('user_metrics.metric_date', 'month') }}
+),
+
 unioned as (
     select * from milestone_reached
     union all
@@ -308,6 +359,8 @@ unioned as (
     select * from weekly_report
     union all
     select * from expansion_invite
+    union all
+    select * from monthly_team_report
 ),
 
 final as (

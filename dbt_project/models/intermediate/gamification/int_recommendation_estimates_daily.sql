@@ -44,6 +44,7 @@ candidates as (
         rules.stage,
         rules.metric_date,
         rules.recommendation,
+        recommendations.scope,
         rules.metric,
         rules.metric_value,
         rules.cohort_metric_value,
@@ -95,6 +96,7 @@ final as (
         stage,
         metric_date,
         recommendation,
+        scope,
         row_number() over (
             partition by user_id, metric_date
             order by est_hours_saved_per_week desc, recommendation asc

@@ -57,7 +57,9 @@ final as (
         cast(minutes_saved_7d / 60.0 / {{ rule('work_week_hours') }} as {{ type_double() }}) as work_weeks_saved_7d,
         cast(minutes_saved_28d / 60.0 / {{ rule('work_week_hours') }} as {{ type_double() }}) as work_weeks_saved_28d,
         cast(minutes_saved_qtd / 60.0 / {{ rule('work_week_hours') }} as {{ type_double() }}) as work_weeks_saved_qtd,
-        cast(minutes_saved_total / 60.0 / {{ rule('work_week_hours') }} as {{ type_double() }}) as work_weeks_saved_total
+        cast(
+            minutes_saved_total / 60.0 / {{ rule('work_week_hours') }} as {{ type_double() }}
+        ) as work_weeks_saved_total
     from windowed
 )
 

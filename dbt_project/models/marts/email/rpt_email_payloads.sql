@@ -5,7 +5,9 @@
 -- Not BI-facing: it carries the e-mail address, so it lives in schema `email`, not `marts`.
 -- Trigger-specific inputs are null for the other triggers: the reported week (week_*) for
 -- weekly_report, previous_best for personal_best, onboarding_steps_* for onboarding_stuck,
--- next_ladder_* for a level_up at the top of its ladder, detail_badge for a badge milestone.
+-- next_ladder_* for a level_up at the top of its ladder, detail_badge for a badge milestone,
+-- report_month, team_* and top_contributor_* for monthly_team_report (the account's month,
+-- whose recommendations are the account's next steps: its account-scope ones).
 -- Comparisons: the percentages stay true; *_is_capped says a template must print "more
 -- than max_comparison_ratio× the average" instead (rule max_comparison_pct), and a user
 -- percentile is shown only for the stage the e-mail names.
@@ -115,6 +117,35 @@ recommendations as (
     select * from {{ ref('int_recommendation_estimates_daily') }}
 ),
 
+-- The monthly team report reads the recipient's account, its month, every user of the
+-- account with their stage and month, and the account-scope recommendations; each import
+-- is its own CTE, read once (see int_email_trigger_candidates on PostgreSQL's planning).
+recipients as (
+    select * from {{ ref('stg_product__users') }}
+),
+
+account_months as (
+    select * from {{ ref('fct_account_activity_monthly') }}
+),
+
+account_members as (
+    select * from {{ ref('stg_product__users') }}
+),
+
+member_stages as (
+    select * from {{ ref('fct_engagement_stages') }}
+    where entity_type = 'user'
+),
+
+member_months as (
+    select * from {{ ref('int_user_activity_monthly') }}
+),
+
+account_recommendations as (
+    select * from {{ ref('int_recommendation_estimates_daily') }}
+    where scope = 'account'
+),
+
 with_stage as (
     select
         triggers.*,
@@ -149,38 +180,174 @@ new_badges as (
     inner join badges
         on
             previous_emails.user_id = badges.user_id
-            and badges.earned_on <= previous_emails.triggered_on
-            and badges.earned_on > coalesce(
+            and previous_emails.triggered_on >= badges.earned_on
+            and coalesce(
                 previous_emails.previous_email_on,
                 {{ dbt.dateadd('day', -28, 'previous_emails.triggered_on') }}
-            )
+            ) < badges.earned_on
     group by previous_emails.send_key
 ),
 
--- At most 2 recommendations per e-mail, each once: the one the trigger pins first when it
--- applies that day, then the user's best-ranked others
-payload_recommendations as (
+-- monthly_team_report is dated the last day of the calendar month it reports
+report_months as (
+    select
+        with_stage.send_key,
+        with_stage.triggered_on,
+        recipients.account_id,
+        cast({{ dbt.date_trunc('month', 'with_stage.triggered_on') }} as date) as report_month
+    from with_stage
+    inner join recipients
+        on with_stage.user_id = recipients.user_id
+    where with_stage.trigger_type = 'monthly_team_report'
+),
+
+-- every user of the report's account: their stage on the report's day, their month
+team_members as (
+    select
+        report_months.send_key,
+        account_members.user_id,
+        account_members.first_name,
+        member_stages.stage,
+        coalesce(member_months.tasks_completed, 0) as tasks_completed,
+        coalesce(member_months.minutes_saved, 0) as minutes_saved
+    from report_months
+    inner join account_members
+        on report_months.account_id = account_members.account_id
+    left join member_stages
+        on
+            account_members.user_id = member_stages.entity_id
+            and report_months.triggered_on = member_stages.as_of_date
+    left join member_months
+        on
+            account_members.user_id = member_months.user_id
+            and report_months.report_month = member_months.month
+),
+
+team_stage_mix as (
+    select
+        send_key,
+        cast(count(case when stage = 'implement' then 1 end) as integer) as users_implement,
+        cast(count(case when stage = 'reinforce' then 1 end) as integer) as users_reinforce,
+        cast(count(case when stage = 'optimize' then 1 end) as integer) as users_optimize,
+        cast(count(case when stage = 'expand' then 1 end) as integer) as users_expand
+    from team_members
+    group by send_key
+),
+
+-- the account's top contributors of the month: by time saved, then tasks; named by their
+-- first name, so only users who have one, and only users who saved 3 minutes or did a task
+ranked_contributors as (
+    select
+        send_key,
+        first_name,
+        minutes_saved,
+        tasks_completed,
+        row_number() over (
+            partition by send_key
+            order by minutes_saved desc, tasks_completed desc, first_name asc, user_id asc
+        ) as contributor_rank
+    from team_members
+    where
+        first_name is not null
+        and (minutes_saved >= 3 or tasks_completed > 0)
+),
+
+top_contributors as (
+    select
+        send_key,
+        max(case when contributor_rank = 1 then first_name end) as top_contributor_1_name,
+        max(case when contributor_rank = 1 and minutes_saved >= 3 then minutes_saved / 60.0 end)
+            as top_contributor_1_hours_saved,
+        max(case when contributor_rank = 1 and tasks_completed > 0 then tasks_completed end)
+            as top_contributor_1_tasks,
+        max(case when contributor_rank = 2 then first_name end) as top_contributor_2_name,
+        max(case when contributor_rank = 2 and minutes_saved >= 3 then minutes_saved / 60.0 end)
+            as top_contributor_2_hours_saved,
+        max(case when contributor_rank = 2 and tasks_completed > 0 then tasks_completed end)
+            as top_contributor_2_tasks,
+        max(case when contributor_rank = 3 then first_name end) as top_contributor_3_name,
+        max(case when contributor_rank = 3 and minutes_saved >= 3 then minutes_saved / 60.0 end)
+            as top_contributor_3_hours_saved,
+        max(case when contributor_rank = 3 and tasks_completed > 0 then tasks_completed end)
+            as top_contributor_3_tasks
+    from ranked_contributors
+    where contributor_rank <= 3
+    group by send_key
+),
+
+-- the account's next steps: the account-scope recommendations that apply to any of its
+-- users on the report's day, with the hours a week they would save those users together
+team_recommendations as (
+    select
+        report_months.send_key,
+        account_recommendations.recommendation,
+        account_recommendations.cta_id,
+        account_recommendations.app_path,
+        sum(account_recommendations.est_hours_saved_per_week) as est_hours_saved_per_week
+    from report_months
+    inner join account_recommendations
+        on
+            report_months.account_id = account_recommendations.account_id
+            and report_months.triggered_on = account_recommendations.metric_date
+    group by
+        report_months.send_key,
+        account_recommendations.recommendation,
+        account_recommendations.cta_id,
+        account_recommendations.app_path
+),
+
+-- the recommendations an e-mail can show: a user's own (the one the trigger pins first),
+-- or for the monthly team report the account's, best for the team first
+recommendation_options as (
     select
         with_stage.send_key,
         recommendations.recommendation,
         recommendations.est_hours_saved_per_week,
         recommendations.cta_id,
         recommendations.app_path,
-        row_number() over (
-            partition by with_stage.send_key
-            order by
-                case
-                    when recommendations.recommendation = with_stage.pinned_recommendation
-                        then 0
-                    else 1
-                end,
-                recommendations.recommendation_rank
-        ) as payload_rank
+        case
+            when recommendations.recommendation = with_stage.pinned_recommendation
+                then 0
+            else 1
+        end as pin_order,
+        recommendations.recommendation_rank as option_rank
     from with_stage
     inner join recommendations
         on
             with_stage.user_id = recommendations.user_id
             and with_stage.triggered_on = recommendations.metric_date
+    where with_stage.trigger_type <> 'monthly_team_report'
+
+    union all
+
+    select
+        send_key,
+        recommendation,
+        est_hours_saved_per_week,
+        cta_id,
+        app_path,
+        1 as pin_order,
+        row_number() over (
+            partition by send_key
+            order by est_hours_saved_per_week desc, recommendation asc
+        ) as option_rank
+    from team_recommendations
+),
+
+-- At most 2 recommendations per e-mail, each once: the one the trigger pins first when it
+-- applies that day, then the best-ranked others
+payload_recommendations as (
+    select
+        send_key,
+        recommendation,
+        est_hours_saved_per_week,
+        cta_id,
+        app_path,
+        row_number() over (
+            partition by send_key
+            order by pin_order, option_rank
+        ) as payload_rank
+    from recommendation_options
 ),
 
 -- weekly_report is dated the Sunday that ends the ISO week it reports
@@ -318,7 +485,32 @@ final as (
             as next_ladder,
         case
             when levels.level is not null and levels.next_level is null then next_ladder_levels.next_level
-        end as next_ladder_next_level
+        end as next_ladder_next_level,
+        -- monthly_team_report only (null otherwise): the account's calendar month, with the
+        -- same guard rails (no zero tile, nothing under 3 minutes)
+        report_months.report_month,
+        cast(
+            case when account_months.hours_saved >= 0.05 then account_months.hours_saved end
+            as {{ type_double() }}
+        ) as team_hours_saved_month,
+        cast(account_months.active_users as integer) as team_active_users,
+        -- never "12 of 10 seats": unknown when the account has fewer seats than active users
+        cast(
+            case when accounts.seats >= account_months.active_users then accounts.seats end as integer
+        ) as team_seats,
+        nullif(team_stage_mix.users_implement, 0) as team_users_implement,
+        nullif(team_stage_mix.users_reinforce, 0) as team_users_reinforce,
+        nullif(team_stage_mix.users_optimize, 0) as team_users_optimize,
+        nullif(team_stage_mix.users_expand, 0) as team_users_expand,
+        top_contributors.top_contributor_1_name,
+        cast(top_contributors.top_contributor_1_hours_saved as {{ type_double() }}) as top_contributor_1_hours_saved,
+        cast(top_contributors.top_contributor_1_tasks as integer) as top_contributor_1_tasks,
+        top_contributors.top_contributor_2_name,
+        cast(top_contributors.top_contributor_2_hours_saved as {{ type_double() }}) as top_contributor_2_hours_saved,
+        cast(top_contributors.top_contributor_2_tasks as integer) as top_contributor_2_tasks,
+        top_contributors.top_contributor_3_name,
+        cast(top_contributors.top_contributor_3_hours_saved as {{ type_double() }}) as top_contributor_3_hours_saved,
+        cast(top_contributors.top_contributor_3_tasks as integer) as top_contributor_3_tasks
     from with_stage
     inner join users
         on with_stage.user_id = users.user_id
@@ -375,6 +567,16 @@ final as (
             with_stage.user_id = next_ladder_levels.entity_id
             and with_stage.triggered_on = next_ladder_levels.as_of_date
             and next_ladders.next_ladder = next_ladder_levels.ladder
+    left join report_months
+        on with_stage.send_key = report_months.send_key
+    left join account_months
+        on
+            report_months.account_id = account_months.account_id
+            and report_months.report_month = account_months.month
+    left join team_stage_mix
+        on with_stage.send_key = team_stage_mix.send_key
+    left join top_contributors
+        on with_stage.send_key = top_contributors.send_key
     left join personal_bests
         on
             with_stage.trigger_type = 'personal_best'
