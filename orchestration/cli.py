@@ -195,6 +195,21 @@ def webhook(host: str, port: int) -> None:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {error}") from error
 
 
+@main.command("email-hash-key")
+def email_hash_key() -> None:
+    """Print the e-mail hash key (hex): the key of `email_hash` in the marts, derived from
+    FLYWHEEL_SECRET_KEY. Give it to whoever joins a list of addresses on `email_hash`, never
+    the secret key itself; and to dbt when you run it by hand (docs/architecture.md)."""
+    settings = checked_settings()
+    if settings.secret_key is None:
+        click.echo(
+            "FLYWHEEL_SECRET_KEY is not set: this is the public development key's, for the "
+            "outbox demo only",
+            err=True,
+        )
+    click.echo(settings.email_hash_key())
+
+
 @main.command()
 @click.option(
     "--out",

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from orchestration.email_hash import dbt_environment, derive_email_hash_key
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Used when FLYWHEEL_POSTAL_ADDRESS is not set and the outbox backend is in use (demo, tests):
@@ -151,6 +153,11 @@ class Settings(BaseSettings):
         key = self.secret_key.get_secret_value() if self.secret_key else DEV_SECRET_KEY
         return key.encode("utf-8")
 
+    def email_hash_key(self) -> str:
+        """The key of the marts' keyed e-mail hash (hex): a sub-key of the same secret, for
+        this purpose only (orchestration/email_hash.py)."""
+        return derive_email_hash_key(self.unsubscribe_secret())
+
     def postgres_connect_args(self) -> dict:
         return {
             "host": self.pg_host,
@@ -170,6 +177,8 @@ class Settings(BaseSettings):
         os.environ["FLYWHEEL_RAW_DIR"] = str(self.raw_dir.resolve())
         os.environ["FLYWHEEL_WAREHOUSE"] = str(self.warehouse.resolve())
         os.environ["DBT_TARGET"] = self.dbt_target
+        # The e-mail hash key, for dbt's database sessions (never in its SQL text).
+        os.environ.update(dbt_environment(self.email_hash_key()))
         # `.venv/bin/flywheel` works without activating the venv: dagster-dbt looks for the
         # `dbt` executable on PATH, and it sits next to this interpreter.
         if shutil.which("dbt") is None:

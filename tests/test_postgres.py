@@ -30,7 +30,8 @@ from orchestration.ingestion.loader import (
     load_table,
     postgres_raw_writer,
 )
-from orchestration.settings import REPO_ROOT
+from orchestration.settings import REPO_ROOT, get_settings
+from tests.hmac_cases import assert_hmacs_match_python, dbt_show_arguments, shown_rows
 from tests.pipeline import END_DATE
 from tests.postgres_server import PostgresServer, postgres_server
 
@@ -204,6 +205,14 @@ def test_dbt_unit_tests_pass_on_postgres(warehouses: Warehouses, builds):
     failed = [r["unique_id"] for r in results if r["status"] != "pass"]
     assert len(results) >= 30, dbt_failure(result)
     assert failed == [], dbt_failure(result)
+
+
+def test_the_hmac_macro_matches_python_on_postgres(warehouses: Warehouses, builds):
+    """macros/cross_db/hmac_sha256.sql on PostgreSQL (from sha256(), without pgcrypto), and the
+    e-mail hash under the key the settings give every dbt connection through PGOPTIONS."""
+    result = warehouses.dbt("postgres", *dbt_show_arguments())
+    assert result.returncode == 0, dbt_failure(result)
+    assert_hmacs_match_python(shown_rows(result.stdout), get_settings().email_hash_key())
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
     dbt_project.yml on every dbt invocation (idempotent: create or replace).
 
     PostgreSQL 15 has no try_cast and no `IS JSON`: these plpgsql functions return null
-    instead of raising on bad input. They live in the target schema. Other adapters need
+    instead of raising on bad input; flywheel_email_hash_key() reads the session's e-mail hash
+    key (macros/email_hash.sql). They live in the target schema. Other adapters need
     nothing, so the hook runs a no-op there.
 -#}
 {% macro create_udfs() -%}
@@ -41,6 +42,20 @@
         return value::jsonb;
     exception when others then
         return null;
+    end;
+    $fn$;
+
+    create or replace function {{ target.schema }}.flywheel_email_hash_key()
+    returns text language plpgsql stable parallel safe as $fn$
+    declare
+        hash_key text := current_setting('flywheel.email_hash_key', true);
+    begin
+        if coalesce(hash_key, '') = '' then
+            raise exception '{{ email_hash_key_missing_message() }}';
+        elsif hash_key !~ '^([0-9a-fA-F]{2})+$' then
+            raise exception 'the setting flywheel.email_hash_key must be hex digits';
+        end if;
+        return hash_key;
     end;
     $fn$;
 {%- endmacro %}

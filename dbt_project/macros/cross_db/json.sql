@@ -43,6 +43,8 @@
 {#-
     json_object_from_columns(columns): a JSON object as text, one key per column name (in
     order), the column's value as value (null stays JSON null). Used for `raw_payload`.
+    An item may also be a (key, SQL expression) pair, e.g. ('email_hash', email_hash('email'))
+    in `redacted_payload`.
 -#}
 {% macro json_object_from_columns(columns) -%}
     {{ return(adapter.dispatch('json_object_from_columns', 'flywheel')(columns)) }}
@@ -51,20 +53,22 @@
 {% macro duckdb__json_object_from_columns(columns) -%}
     cast(json_object(
         {%- for column in columns %}
-        '{{ column }}', {{ adapter.quote(column) }}{{ "," if not loop.last }}
+        {%- set key, expr = (column, adapter.quote(column)) if column is string else column %}
+        '{{ key }}', {{ expr }}{{ "," if not loop.last }}
         {%- endfor %}
     ) as varchar)
 {%- endmacro %}
 
 {#-
     PostgreSQL's json_build_object writes '{"a" : 1}' and jsonb reorders the keys: build
-    DuckDB's compact text ('{"a":1,"b":null}', keys in order) instead, so the raw payloads of
-    fct_data_quarantine are the same text on both. to_json escapes each value as DuckDB does.
+    DuckDB's compact text ('{"a":1,"b":null}', keys in order) instead, so the payloads of
+    the quarantine are the same text on both. to_json escapes each value as DuckDB does.
 -#}
 {% macro postgres__json_object_from_columns(columns) -%}
     ('{' || concat_ws(','
-        {%- for column in columns %},
-        '"{{ column }}":' || coalesce(cast(to_json({{ adapter.quote(column) }}) as text), 'null')
+        {%- for column in columns %}
+        {%- set key, expr = (column, adapter.quote(column)) if column is string else column %},
+        '"{{ key }}":' || coalesce(cast(to_json({{ expr }}) as text), 'null')
         {%- endfor %}
     ) || '}')
 {%- endmacro %}
