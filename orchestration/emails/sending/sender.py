@@ -288,8 +288,9 @@ class _Run:
         self.batches: dict[str, _BatchState] = {}
         self.doubt_batch: str | None = None  # a batch holding only attempts in doubt
         self.cancel_refused = False
-        self.requests_made = 0
+        self.requests_made = 0  # while the provider works
         self.answers_in_doubt = 0
+        self.streak_in_doubt = 0  # the answers in doubt in a row that may start an outage
         self.confirmed: set[str] = set()  # shown taken by the provider's events, this run
         self.decided: set[str] = set()  # an outcome was given while settling doubt
         # the provider's health: failures in a row (set from workers)
@@ -525,8 +526,11 @@ class _Run:
                 key, attempt.batch_id, "failed", "transient", error=reason, made=False
             )
         reason = scrub(result.reason or result.status.value)
-        self.requests_made += 1
-        self.answers_in_doubt += result.status is SendStatus.IN_DOUBT
+        if self.outage_since is None:  # the rate of a working provider, not of an outage
+            in_doubt = result.status is SendStatus.IN_DOUBT
+            self.requests_made += 1
+            self.answers_in_doubt += in_doubt
+            self.streak_in_doubt = self.streak_in_doubt + 1 if in_doubt else 0
         if result.status is SendStatus.ACCEPTED:
             logger.debug(
                 "send_key=%s status=accepted attempts=%d batch=%s provider_message_id=%s",
@@ -636,6 +640,9 @@ class _Run:
         if self._halt.is_set() and not failing and self.report.aborted is None:
             self._halt.clear()  # answers came back after the failures: no outage
         if self._halt.is_set() and self.outage_since is None:
+            # the failures that made the outage are not the working provider's rate
+            self.requests_made -= self.streak_in_doubt
+            self.answers_in_doubt -= self.streak_in_doubt
             self.outage_since = time.monotonic()
             self.outage_probes = 0
             self.report.outage = self._outage_text()
