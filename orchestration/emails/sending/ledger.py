@@ -416,6 +416,28 @@ def settle_rows(
     )
 
 
+def record_doubt_reasons(
+    con: duckdb.DuckDBPyConnection, reasons: dict[str, str], now: datetime
+) -> None:
+    """Why each row in doubt is still in doubt (e.g. its batch's cancel was refused)."""
+    if not reasons:
+        return
+    con.execute(
+        f"""
+        update {LEDGER_TABLE} as ledger set error = noted.error, updated_at = $now
+        from (
+            select unnest($keys::varchar[]) as send_key, unnest($errors::varchar[]) as error
+        ) as noted
+        where ledger.send_key = noted.send_key and ledger.status in ('pending', 'in_doubt')
+        """,
+        {
+            "keys": list(reasons),
+            "errors": [reason[:1000] for reason in reasons.values()],
+            "now": now,
+        },
+    )
+
+
 def confirm_delivered(
     con: duckdb.DuckDBPyConnection,
     confirmed: Sequence[tuple[str, datetime, str | None]],

@@ -860,10 +860,16 @@ class _Run:
         if status is WithdrawStatus.UNDETERMINED:
             logger.error("send: cancel of batch %s not confirmed: %s", batch_id, reason)
             ledger.record_cancel_answer(self.con, batch_id, "cancelling", reason, self.now())
+            noted = {}
             for key in members:
-                if key in self.emails and key not in self.parked:
+                if key in self.parked:
+                    self.parked[key] = noted[key] = (
+                        f"{self.parked[key]}; cancel of its batch not confirmed: {reason}"
+                    )
+                elif key in self.emails:  # accepted, but the cancel may have been carried out
                     self._drop_outcome(key)
                     self.parked[key] = f"a cancel of its batch {batch_id} is not confirmed"
+            ledger.record_doubt_reasons(self.con, noted, self.now())
             return False
         answer = {
             WithdrawStatus.CANCELLED: "cancelled",
@@ -872,9 +878,13 @@ class _Run:
         }[status]
         withdrawn = ledger.record_cancel_answer(self.con, batch_id, answer, reason, self.now())
         if status is not WithdrawStatus.CANCELLED:
+            noted = {}
             for key in members:
                 if key in self.parked:
-                    self.parked[key] += f"; cancel of its batch {answer}: {reason}"
+                    self.parked[key] = noted[key] = (
+                        f"{self.parked[key]}; cancel of its batch {answer}: {reason}"
+                    )
+            ledger.record_doubt_reasons(self.con, noted, self.now())
         if status is WithdrawStatus.REFUSED:
             self.cancel_refused = True
             logger.warning(
