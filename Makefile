@@ -8,7 +8,7 @@ DEMO_DIR := $(CURDIR)/data/demo
 DEMO_ENV := FLYWHEEL_RAW_DIR=$(DEMO_DIR)/raw FLYWHEEL_WAREHOUSE=$(DEMO_DIR)/flywheel.duckdb \
 	FLYWHEEL_OUTBOX_DIR=$(DEMO_DIR)/outbox FLYWHEEL_EMAIL_BACKEND=outbox DBT_TARGET=duckdb
 
-.PHONY: setup system-deps demo test ui lint format bench
+.PHONY: setup system-deps demo test ui lint format bench bench-sending
 
 setup: .venv/.synced
 
@@ -48,3 +48,6 @@ format: setup
 
 bench: setup  ## Benchmarks: 1M and 10M events; writes docs/benchmarks.md (about 20 min)
 	uv run --frozen python -m benchmarks.run
+
+bench-sending: setup  ## Sending throughput only (no faults, 5% faults); updates docs/benchmarks.md
+	uv run --frozen python -m benchmarks.sending

@@ -628,6 +628,9 @@ def _validate_mail(body: Any) -> list[tuple[str | None, str]]:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeSendGrid/1.0"
     protocol_version = "HTTP/1.1"  # persistent connections, as SendGrid's API
+    # The headers and the body go out in two writes: without this, Nagle's algorithm holds
+    # the body until the client's delayed ACK (40 ms) on a kept-alive connection.
+    disable_nagle_algorithm = True
     timeout = 10  # seconds a connection may idle: a stuck client cannot hold a thread forever
 
     def do_GET(self) -> None:

@@ -32,7 +32,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -253,6 +253,15 @@ class _Job:
     last_reason: str = "no attempt made"
 
 
+@dataclass(frozen=True)
+class _InFlight:
+    """A unit whose requests are being made."""
+
+    batch_id: str | None
+    jobs: list[_Job]
+    futures: list[Future]
+
+
 @dataclass
 class _BatchState:
     """What this run knows of a batch it sent in."""
@@ -317,16 +326,7 @@ class _Run:
         self._plan(withdrawn)
         self._cancel_parked()
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="flywheel-send") as pool:
-            while self.report.aborted is None:
-                if not self.ready and not self.waiting:
-                    if not self._cancel_parked():  # end of a pass: settle what it parked
-                        break
-                    continue
-                if self._outage_over_patience():
-                    break
-                unit = self._next_unit()
-                if unit:
-                    self._send_unit(unit, pool)
+            self._send_all(pool)
         self._finish()
         return self.report
 
@@ -456,18 +456,51 @@ class _Run:
         while self.waiting and self.waiting[0][0] <= now:
             self.ready.append(heapq.heappop(self.waiting)[2])
 
-    def _send_unit(self, unit: list[_Job], pool: ThreadPoolExecutor) -> None:
+    def _send_all(self, pool: ThreadPoolExecutor) -> None:
+        """Send unit after unit. While a unit's requests are in flight, the next unit is
+        prepared (its batch, its `pending` write), so at most two units are pending at once;
+        during an outage, one probe at a time."""
+        in_flight: _InFlight | None = None
+        while self.report.aborted is None:
+            self._wake_waiting()
+            if in_flight is not None and (
+                self._halt.is_set() or self.outage_since is not None or not self.ready
+            ):
+                self._complete(in_flight)
+                in_flight = None
+                continue
+            if not self.ready and not self.waiting:
+                if not self._cancel_parked():  # end of a pass: settle what it parked
+                    break
+                continue
+            if self._outage_over_patience():
+                break
+            probe = self.outage_since is not None  # a unit of one, sent whatever fails
+            unit = self._next_unit()
+            prepared = self._prepare(unit) if unit else None
+            if in_flight is not None:
+                self._complete(in_flight)
+            in_flight = None
+            if prepared is not None:
+                batch_id, jobs = prepared
+                futures = [pool.submit(self._attempt, job, probe) for job in jobs]
+                in_flight = _InFlight(batch_id, jobs, futures)
+        if in_flight is not None:
+            self._complete(in_flight)
+
+    def _prepare(self, unit: list[_Job]) -> tuple[str | None, list[_Job]] | None:
+        """The unit's batch, and its attempts written `pending` (one statement)."""
         try:
             batch_id = self._batch_for(unit)
         except AttemptUnavailable as exc:
             if exc.abort_run:
                 self._abort(exc.reason)
                 self.ready.extendleft(reversed(unit))
-                return
+                return None
             self._provider_failed(scrub(exc.reason))
             for job in unit:
-                self._retry_later(job, scrub(exc.reason), None)
-            return
+                self._retry_later(job, scrub(exc.reason), None, pending=False)
+            return None
         attempts = [(job.email, job.attempt.in_batch(batch_id)) for job in unit]
         written = ledger.record_pending_unit(self.con, attempts, self.now())
         sendable = []
@@ -478,11 +511,16 @@ class _Run:
                 sendable.append(job)
             else:  # accepted meanwhile (another process): never send it again
                 self.report.outcomes.append(MessageOutcome(job.email.send_key, "already_sent"))
-        probe = self.outage_since is not None
-        results = list(pool.map(lambda job: self._attempt(job, probe), sendable))
-        answers = [self._answer(job, result) for job, result in zip(sendable, results, strict=True)]
+        return batch_id, sendable
+
+    def _complete(self, unit: "_InFlight") -> None:
+        """Wait for a unit's answers and record them (one statement)."""
+        results = [future.result() for future in unit.futures]
+        answers = [
+            self._answer(job, result) for job, result in zip(unit.jobs, results, strict=True)
+        ]
         ledger.record_results(self.con, answers, self.now())
-        self._after_unit(batch_id, sendable, results)
+        self._after_unit(unit.batch_id, unit.jobs, results)
 
     def _batch_for(self, unit: list[_Job]) -> str | None:
         """The open batch of attempts in doubt (an outage) if it can take the unit, else a new
@@ -585,16 +623,22 @@ class _Run:
         return AttemptResult(key, job.attempt.batch_id, "failed", kind, error=reason)
 
     def _retry_later(
-        self, job: _Job, reason: str, retry_at: float | None, *, counted: bool = True
+        self,
+        job: _Job,
+        reason: str,
+        retry_at: float | None,
+        *,
+        counted: bool = True,
+        pending: bool = True,
     ) -> AttemptResult | None:
-        """Queue the message for another try, or give up on it (returns its final answer,
-        or None when nothing is to be written)."""
+        """Queue the message for another try, or give up on it: returns its final answer
+        for a `pending` attempt, else records it here."""
         job.last_reason = reason
         if counted and self.outage_since is None:
             job.tries += 1
         if job.tries >= self.retry.max_attempts:
             reason = f"gave up after {job.tries} tries: {reason}"
-            if job.attempt.batch_id is None and job.attempts == 0:  # never reached a request
+            if not pending:  # no attempt of this try is in the ledger
                 ledger.record_not_sent(
                     self.con, [job.email], self.backend.name, "transient", reason, self.now()
                 )
