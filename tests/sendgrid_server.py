@@ -659,8 +659,9 @@ class _Handler(BaseHTTPRequestHandler):
             if data:
                 self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            # the blank line and the body with the headers: one write per answer
+            self._headers_buffer.append(b"\r\n" + data)
+            self.flush_headers()
         except OSError:
             self.close_connection = True  # the client is gone (killed while waiting)
 

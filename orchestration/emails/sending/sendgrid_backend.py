@@ -206,8 +206,9 @@ class SendGridBackend:
         self._batches_missing = batches == "off"
         self._missing_lock = threading.Lock()
         # One pool for every worker thread: kept-alive connections, at most `connections`.
-        self._pool = urllib3.PoolManager(
-            num_pools=2,
+        self._base_path = (urllib3.util.parse_url(self.host).path or "").rstrip("/")
+        self._pool = urllib3.connection_from_url(
+            self.host,
             maxsize=connections,
             block=True,
             retries=False,
@@ -366,9 +367,9 @@ class SendGridBackend:
         """One request. Transport errors become a `_Reply` (scrubbed text, never the
         request's headers)."""
         self._gate.wait()
-        data = None if body is None else json.dumps(body).encode("utf-8")
+        data = None if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
         try:
-            response = self._pool.request(method, f"{self.host}{path}", body=data)
+            response = self._pool.urlopen(method, self._base_path + path, body=data)
             reply = _Reply(response.status, response.data or b"", _headers(response.headers))
         except (ConnectTimeoutError, NameResolutionError) as exc:
             # Connecting failed (NewConnectionError is a ConnectTimeoutError): the request
