@@ -261,3 +261,27 @@ def test_a_clean_run_makes_about_one_request_per_message_and_few_ledger_writes(c
         assert len({m.batch_id for m in server.messages}) == 5
     units = 5
     assert counting.statements <= 2 * units + 10  # pending, then answers, per unit
+
+
+def test_a_run_settles_other_runs_doubt_and_reports_what_it_cannot_send_itself(con, clock):
+    """A daily e-mail parked in doubt; the weekly run, hours later with the provider's events,
+    settles it as not delivered but cannot send it (not in its input): it says so, and the
+    next daily run that has it due sends it."""
+    daily, weekly = make_emails(1, "daily"), make_emails(3, "weekly")
+    with FakeSendGrid(API_KEY, clock=clock.epoch, rate_limit_reset_after=0) as server:
+        backend = backend_for(server, clock)
+        send_emails(con, weekly[:1], backend, retry=RETRY)  # the events feed goes on
+        server.start_outage("503", paths=["/v3/mail/send", "/v3/user/scheduled_sends"])
+        assert send_emails(con, daily, backend, retry=RETRY).in_doubt == 1
+        server.end_outage()
+
+        clock.now += timedelta(hours=6)
+        stage_events(con, server)
+        report = send_emails(con, weekly, backend, retry=RETRY)
+        assert list(report.withdrawn_elsewhere) == [daily[0].send_key]
+        assert "1 not delivered, not due in this run" in report.summary()
+        assert report.not_sent == 0  # nothing this run could have sent
+
+        again = send_emails(con, daily, backend, retry=RETRY)
+        assert again.accepted == 1
+        assert server.delivered_per_send_key()[daily[0].send_key] == 1

@@ -279,12 +279,17 @@ def _every_due_email_sent(report: SendReport) -> dg.AssetCheckResult:
     reasons = Counter((o.error or o.status).split(": ", 1)[0] for o in not_sent)
     if report.aborted:
         description = f"Sending aborted, nothing else sent: {report.aborted}"
-    elif not_sent:
+    elif not_sent or report.unresolved_elsewhere:
         description = (
             f"{len(not_sent)} due e-mail(s) not sent ("
             + ", ".join(f"{n} {reason}" for reason, n in reasons.most_common(5))
             + "); see email.send_ledger.error"
         )
+        if report.unresolved_elsewhere:
+            description += (
+                f". {len(report.unresolved_elsewhere)} earlier attempt(s) in doubt turned "
+                "unresolved: an operator decides (docs/sending.md, operator queries)"
+            )
         if report.outage:
             description += f". Outage: {report.outage}"
     else:
@@ -292,36 +297,46 @@ def _every_due_email_sent(report: SendReport) -> dg.AssetCheckResult:
             f"{report.accepted} sent, {report.already_sent + report.confirmed} already sent, "
             f"{report.in_doubt} in doubt (parked), {report.deferred} deferred"
         )
+    listed = {o.send_key: o.error or o.status for o in not_sent[:_LISTED]}
+    listed.update(list(report.unresolved_elsewhere.items())[: _LISTED - len(listed)])
     return dg.AssetCheckResult(
         check_name=EVERY_DUE_EMAIL_SENT.name,
-        passed=not not_sent and report.aborted is None,
+        passed=not report.not_sent and report.aborted is None,
         severity=dg.AssetCheckSeverity.ERROR,
         description=description,
         metadata={
             "not_sent": len(not_sent),
             "outage": report.outage or "",
-            "send_keys": {o.send_key: o.error or o.status for o in not_sent[:_LISTED]},
+            "send_keys": listed,
         },
     )
 
 
 def _no_email_in_doubt(report: SendReport, in_doubt: list[tuple]) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=NO_EMAIL_IN_DOUBT.name,
-        passed=report.ledger_in_doubt == 0,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=(
+    parts = []
+    if report.ledger_in_doubt:
+        parts.append(
             f"{report.ledger_in_doubt} e-mail(s) in doubt, parked: each is settled by a cancel "
             "of its batch or by the provider's events, or marked unresolved for an operator "
             "(docs/sending.md)"
-            if report.ledger_in_doubt
-            else "No attempt in doubt"
-        ),
+        )
+    if report.withdrawn_elsewhere:
+        parts.append(
+            f"{len(report.withdrawn_elsewhere)} e-mail(s) not delivered by an earlier attempt "
+            "and not due in this run: the run that has them due sends them (while within the "
+            "grace days)"
+        )
+    return dg.AssetCheckResult(
+        check_name=NO_EMAIL_IN_DOUBT.name,
+        passed=not parts,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(parts) or "No attempt in doubt",
         metadata={
             "in_doubt": report.ledger_in_doubt,
             "send_keys": {
                 key: f"batch {batch}, send_at {send_at} UTC: {error}"
                 for key, batch, send_at, error in in_doubt
             },
+            "not_delivered_not_due": dict(list(report.withdrawn_elsewhere.items())[:_LISTED]),
         },
     )

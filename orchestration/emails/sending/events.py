@@ -14,11 +14,14 @@ The second rule trusts that the events arrive: it applies only once the event fe
 reached past the message's send_at, never on a warehouse that receives no events.
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
 import duckdb
+
+logger = logging.getLogger(__name__)
 
 EVENTS_RELATION = "staging.stg_sendgrid__email_events"
 # The events that show the provider took a message. `dropped` is left out: SendGrid drops a
@@ -79,6 +82,18 @@ class WarehouseEvents:
     relation: str = EVENTS_RELATION
 
     def read(self, con: duckdb.DuckDBPyConnection, send_keys: list[str]) -> EventLog:
+        try:
+            return self._read(con, send_keys)
+        except duckdb.Error as error:  # e.g. a view over a raw table that is being rebuilt
+            logger.warning(
+                "send: the provider's events in %s cannot be read (%s): nothing is settled "
+                "by events in this run",
+                self.relation,
+                type(error).__name__,
+            )
+            return EventLog()
+
+    def _read(self, con: duckdb.DuckDBPyConnection, send_keys: list[str]) -> EventLog:
         schema, _, name = self.relation.rpartition(".")
         found = con.execute(
             "select count(*) from information_schema.tables "

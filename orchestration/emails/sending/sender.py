@@ -116,6 +116,10 @@ class SendReport:
     settled: Counter = field(default_factory=Counter)  # attempts in doubt settled, ledger-wide
     cancelled_batches: int = 0  # batches this run cancelled
     ledger_in_doubt: int = 0  # rows in doubt in the whole ledger after the run
+    # Settled in the ledger, but not due in this run (another job's, or an older trigger's):
+    # send_key -> why. Withdrawn ones are sent by the run that has them due, if any.
+    withdrawn_elsewhere: dict[str, str] = field(default_factory=dict)
+    unresolved_elsewhere: dict[str, str] = field(default_factory=dict)
 
     def count(self, status: OutcomeStatus) -> int:
         return sum(outcome.status == status for outcome in self.outcomes)
@@ -164,8 +168,10 @@ class SendReport:
 
     @property
     def not_sent(self) -> int:
-        """Due e-mails this run neither handed over nor left to settle by themselves."""
-        return sum(outcome.status in FAILED_OUTCOMES for outcome in self.outcomes)
+        """Due e-mails this run neither handed over nor left to settle by themselves, and
+        attempts of other runs that turned unresolved (an operator decides)."""
+        failed = sum(outcome.status in FAILED_OUTCOMES for outcome in self.outcomes)
+        return failed + len(self.unresolved_elsewhere)
 
     def by_key(self) -> dict[str, MessageOutcome]:
         return {outcome.send_key: outcome for outcome in self.outcomes}
@@ -187,6 +193,13 @@ class SendReport:
             )
         if self.ledger_in_doubt:
             text += f"; {self.ledger_in_doubt} in doubt in the ledger (parked)"
+        if self.withdrawn_elsewhere:
+            text += (
+                f"; {len(self.withdrawn_elsewhere)} not delivered, not due in this run: "
+                "the run that has them due sends them"
+            )
+        if self.unresolved_elsewhere:
+            text += f"; {len(self.unresolved_elsewhere)} not due in this run turned unresolved"
         if self.outage:
             text += f"; outage: {self.outage}"
         if self.aborted:
@@ -807,6 +820,11 @@ class _Run:
             if key in self.emails:
                 self.report.outcomes.append(MessageOutcome(key, "failed", error=reason))
                 self.decided.add(key)
+            else:
+                self.report.unresolved_elsewhere[key] = reason
+        for key, (cause, reason) in withdrawn.items():
+            if key not in self.emails and cause != "nothing_in_flight":
+                self.report.withdrawn_elsewhere[key] = reason
         return {key: cause for key, (cause, _) in withdrawn.items()}
 
     def _verdict(
