@@ -79,14 +79,16 @@ def _sending_lines(results: dict[str, Any]) -> list[str]:
         "rate limits).",
         "",
         "| faults | messages | accepted | in doubt (parked) | seconds | sent per second "
-        "| requests per message | cancelled batches |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| requests per message | cancelled batches | load average |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in sending["runs"]:
+        load = run.get("load_average")
         lines.append(
             f"| {run['fault_rate']:.0%} | {run['messages']:,} | {run['accepted']:,} "
             f"| {run['in_doubt']:,} | {run['seconds']:.1f} | {run['per_second']:,.0f} "
-            f"| {run['requests_per_message']:.3f} | {run['cancelled_batches']} |"
+            f"| {run['requests_per_message']:.3f} | {run['cancelled_batches']} "
+            f"| {'–'.join(f'{x:.1f}' for x in load) if load else ''} |"
         )
     lines += [
         "",
@@ -95,7 +97,9 @@ def _sending_lines(results: dict[str, Any]) -> list[str]:
         "request: 429 (reset at once), 500, or taken then dropped without an answer. With "
         "faults, the attempts in doubt beyond what the cancel slots settle stay parked; a "
         "later run settles them with the provider's events (docs/sending.md). Requests per "
-        "message counts every request the server received (batches, sends, cancels).",
+        "message counts every request the server received (batches, sends, cancels). The "
+        f"server and the sender share the machine's {sending.get('cores', '?')} cores: the "
+        "load average (1 minute, before and after) says how busy they were with other work.",
     ]
     return lines
 

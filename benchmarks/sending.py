@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,7 @@ def measure_all(
 ) -> dict[str, Any]:
     runs = []
     for fault_rate in FAULT_RATES:
+        load_before = os.getloadavg()[0]
         result = measure_sending(
             run_dir / f"faults-{fault_rate:.2f}",
             messages=messages,
@@ -103,11 +105,14 @@ def measure_all(
             f"({result['accepted']:,} accepted, {result['in_doubt']} in doubt, "
             f"{result['requests_per_message']:.2f} requests per message)"
         )
+        # the machine's 1-minute load average before and after: the measure shares the cores
+        result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         runs.append(result)
     return {
         "runs": runs,
         "payloads": warehouse or "the preview's sample payloads",
         "workers": WORKERS,
+        "cores": os.cpu_count(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

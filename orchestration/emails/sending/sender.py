@@ -576,7 +576,6 @@ class _Run:
             return AttemptResult(
                 key, attempt.batch_id, "failed", "transient", error=reason, made=False
             )
-        reason = scrub(result.reason or result.status.value)
         if self.outage_since is None:  # the rate of a working provider, not of an outage
             in_doubt = result.status is SendStatus.IN_DOUBT
             self.requests_made += 1
@@ -604,6 +603,7 @@ class _Run:
             return AttemptResult(
                 key, attempt.batch_id, "accepted", provider_message_id=result.provider_message_id
             )
+        reason = scrub(result.reason or result.status.value)
         if result.status is SendStatus.IN_DOUBT:
             self.parked[key] = f"attempt in doubt (batch {attempt.batch_id}): {reason}"
             logger.warning(
