@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["sending"] = sending
+    results.get("emails", {}).pop("send", None)  # the (f) of an older run, superseded
     RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
     _say(f"wrote {RESULTS.relative_to(REPO_ROOT)}")
     if "data_sets" in results:
