@@ -285,3 +285,25 @@ def test_a_run_settles_other_runs_doubt_and_reports_what_it_cannot_send_itself(c
         again = send_emails(con, daily, backend, retry=RETRY)
         assert again.accepted == 1
         assert server.delivered_per_send_key()[daily[0].send_key] == 1
+
+
+def test_a_cancel_asked_but_never_confirmed_is_settled_by_the_next_run(con, clock):
+    """The cancel of a batch got no answer: until SendGrid says, every message of the batch,
+    the accepted ones too, is in doubt. The next run asks, and settles the batch."""
+    emails = make_emails(3)
+    with FakeSendGrid(API_KEY, clock=clock.epoch, rate_limit_reset_after=0) as server:
+        backend = backend_for(server, clock)
+        server.fail_next("drop")  # the first message is taken, never answered
+        server.start_outage("503", paths=["/v3/user/scheduled_sends"])
+        report = send_emails(con, emails, backend, retry=RETRY, max_workers=1)
+        assert report.in_doubt == 3 and report.accepted == 0
+        batches = con.execute("select status from email.send_batches").fetchall()
+        assert batches == [("cancelling",)]
+
+        server.end_outage()
+        again = send_emails(con, emails, backend, retry=RETRY)
+        assert again.accepted == 3 and again.resent_after_cancel == 3
+        assert again.in_doubt == 0 and again.ledger_in_doubt == 0
+        batches = con.execute("select status from email.send_batches").fetchall()
+        assert batches == [("cancelled",)]
+        assert server.delivered_per_send_key() == {e.send_key: 1 for e in emails}

@@ -334,8 +334,8 @@ class _Run:
                 self.report.outcomes.append(MessageOutcome(email.send_key, "duplicate"))
             else:
                 self.emails[email.send_key] = email
-        self._settle_cancels()
-        withdrawn = self._settle_doubt()
+        cancelled = self._settle_cancels()
+        withdrawn = self._settle_doubt() | dict.fromkeys(cancelled, "cancelled")
         self._plan(withdrawn)
         self._cancel_parked()
         with ThreadPoolExecutor(self.max_workers, thread_name_prefix="flywheel-send") as pool:
@@ -766,17 +766,22 @@ class _Run:
 
     # --- settling attempts in doubt -------------------------------------------------------
 
-    def _settle_cancels(self) -> None:
-        """Cancels asked for by an earlier run whose answer was never recorded."""
+    def _settle_cancels(self) -> list[str]:
+        """Cancels asked for by an earlier run whose answer was never recorded. Returns the
+        send_keys their batches withdrew (`_plan` queues them)."""
+        withdrawn: list[str] = []
         if not self.backend.cancels_batches:
-            return
+            return withdrawn
         for batch in ledger.fetch_batches(self.con, ["cancelling"]).values():
             if batch.first_send_at is None:
                 continue
             withdrawal = self.backend.cancel_batch(batch.batch_id, batch.first_send_at, self.retry)
             members = ledger.batch_members(self.con, [batch.batch_id])[batch.batch_id]
             keys = [row.send_key for row in members]
-            self._record_cancel(batch.batch_id, withdrawal.status, withdrawal.reason, keys)
+            withdrawn += self._record_cancel(
+                batch.batch_id, withdrawal.status, withdrawal.reason, keys, queue=False
+            )
+        return withdrawn
 
     def _settle_doubt(self) -> dict[str, str]:
         """Settle every attempt in doubt in the ledger that can be settled without a cancel:
@@ -902,7 +907,8 @@ class _Run:
             withdrawal = self.backend.cancel_batch(batch_id, first, self.retry)
             free -= withdrawal.status in (WithdrawStatus.CANCELLED, WithdrawStatus.UNDETERMINED)
             keys = [row.send_key for row in rows]
-            requeued |= self._record_cancel(batch_id, withdrawal.status, withdrawal.reason, keys)
+            withdrawn = self._record_cancel(batch_id, withdrawal.status, withdrawal.reason, keys)
+            requeued |= any(key in self.emails for key in withdrawn)
         return requeued
 
     def _doubt_rate(self) -> float:
@@ -911,10 +917,17 @@ class _Run:
         return self.answers_in_doubt / max(self.requests_made, self.policy.batch_size)
 
     def _record_cancel(
-        self, batch_id: str, status: WithdrawStatus, reason: str | None, members: Sequence[str]
-    ) -> bool:
-        """Record a cancel's answer. A cancelled batch's messages are queued again; while a
-        cancel is unconfirmed, its messages count as in doubt."""
+        self,
+        batch_id: str,
+        status: WithdrawStatus,
+        reason: str | None,
+        members: Sequence[str],
+        *,
+        queue: bool = True,
+    ) -> list[str]:
+        """Record a cancel's answer, and return the send_keys it withdrew. A cancelled
+        batch's messages are queued again (`queue`); while a cancel is unconfirmed, its
+        messages count as in doubt."""
         reason = scrub(reason) if reason else None
         self.batches.pop(batch_id, None)  # never reused: it is (maybe) cancelled, or too late
         if self.doubt_batch == batch_id:
@@ -932,7 +945,7 @@ class _Run:
                     self._drop_outcome(key)
                     self.parked[key] = f"a cancel of its batch {batch_id} is not confirmed"
             ledger.record_doubt_reasons(self.con, noted, self.now())
-            return False
+            return []
         answer = {
             WithdrawStatus.CANCELLED: "cancelled",
             WithdrawStatus.TOO_LATE: "kept",
@@ -952,28 +965,26 @@ class _Run:
             logger.warning(
                 "send: cancel of batch %s refused (%s); no more cancels this run", batch_id, reason
             )
-            return False
+            return []
         if status is not WithdrawStatus.CANCELLED:
-            return False
+            return []
         self.report.cancelled_batches += 1
         logger.warning(
             "send: batch %s cancelled to settle attempts in doubt; %d message(s) withdrawn",
             batch_id,
             len(withdrawn),
         )
-        requeued = False
         for key in withdrawn:
             self.parked.pop(key, None)
             self._drop_outcome(key)
             email = self.emails.get(key)
-            if email is None:
+            if email is None or not queue:
                 continue
             job = self._new_job(email)
             if job is not None:
                 job.after_cancel = True
                 self.ready.append(job)
-                requeued = True
-        return requeued
+        return withdrawn
 
     def _drop_outcome(self, key: str) -> None:
         """A message withdrawn after this run counted it (accepted, or already sent) is
