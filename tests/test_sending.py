@@ -868,3 +868,24 @@ def test_a_ledger_from_before_scheduled_for_gets_the_column_and_keeps_its_rows(t
         report = send_emails(old, make_emails(1), OutboxBackend(tmp_path / "outbox"))
         assert report.accepted == 1
         assert old.execute("select count(scheduled_for) from email.send_ledger").fetchone() == (1,)
+
+
+def test_a_ledger_from_before_the_in_doubt_status_is_rebuilt_with_its_rows(tmp_path):
+    old_ddl = LEDGER_DDL.replace(
+        "'pending', 'accepted', 'in_doubt', 'failed'", "'pending', 'accepted', 'failed'"
+    )
+    assert "in_doubt" not in old_ddl
+    with duckdb.connect(str(tmp_path / "old.duckdb")) as old:
+        old.execute("create schema email")
+        old.execute(old_ddl)
+        old.execute(
+            "insert into email.send_ledger (send_key, trigger_type, locale, to_email_hash, "
+            "backend, status, attempts, batch_id, updated_at) values "
+            "('old:1', 'level_up', 'en', 'h', 'sendgrid', 'accepted', 2, 'b1', now())"
+        )
+        ensure_send_ledger(old)
+        ensure_send_ledger(old)  # again: nothing to change
+        row = fetch_rows(old, ["old:1"])["old:1"]
+        assert (row.status, row.attempts, row.batch_id) == ("accepted", 2, "b1")
+        old.execute("update email.send_ledger set status = 'in_doubt' where send_key = 'old:1'")
+        assert old.execute("select count(*) from email.send_batches").fetchone() == (0,)
