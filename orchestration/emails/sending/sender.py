@@ -3,9 +3,10 @@
 The e-mails go out in units: up to `batch_size` messages due at the same instant, sharing one
 scheduled batch. For each unit, the thread that called `send_emails` (it owns the DuckDB
 connection and makes every ledger write) writes the unit's attempts as `pending` in one
-statement, worker threads make the requests, then one statement records every answer. So the
-order per message is always: ledger `pending` (attempt n, its batch) → provider call → ledger
-`accepted` / `in_doubt` / `failed`.
+statement, worker threads make the requests, then one statement records every answer; the
+next unit is prepared while a unit's requests are in flight. So the order per message is
+always: ledger `pending` (attempt n, its batch) → provider call → ledger `accepted` /
+`in_doubt` / `failed`, and at most two units are `pending` at any time.
 
 An attempt in doubt (a 5xx, a time-out, a dropped connection, or a row found `pending` after
 a crash) is parked, and the run goes on with the others. It is settled, in this run or a
