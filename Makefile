@@ -13,7 +13,7 @@ DEMO_ENV := FLYWHEEL_RAW_DIR=$(DEMO_DIR)/raw FLYWHEEL_WAREHOUSE=$(DEMO_DIR)/flyw
 	FLYWHEEL_OUTBOX_DIR=$(DEMO_DIR)/outbox FLYWHEEL_EMAIL_BACKEND=outbox DBT_TARGET=duckdb \
 	FLYWHEEL_SEND_GRACE_DAYS=7
 
-.PHONY: setup system-deps demo test ui lint format bench docs-emails
+.PHONY: setup system-deps demo test ui lint format bench bench-sending docs-emails
 
 setup: .venv/.synced
 
@@ -56,3 +56,6 @@ docs-emails: setup  ## Pictures of each trigger type's typical e-mail in the dem
 
 bench: setup  ## Benchmarks: 1M and 10M events; writes docs/benchmarks.md (about 20 min)
 	uv run --frozen python -m benchmarks.run
+
+bench-sending: setup  ## Sending throughput only (no faults, 5% faults); updates docs/benchmarks.md
+	uv run --frozen python -m benchmarks.sending

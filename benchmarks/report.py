@@ -15,7 +15,7 @@ FULL_OVER_FLOOR_MAX = 10.0
 INCREMENTAL_OVER_FULL_MAX = 0.05
 PEAK_MEMORY_MAX = 4 * GIB
 RENDER_MIN = 2_000
-SEND_MIN = 300
+SEND_MIN = 500
 
 
 def _met(ok: bool) -> str:
@@ -27,7 +27,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     name = max(results["data_sets"], key=lambda n: results["data_sets"][n]["rows"]["events"])
     big = results["data_sets"][name]
     render = results["emails"]["render"]["per_second"]
-    send = results["emails"]["send"]["per_second"]
+    send = _clean_sending(results)["per_second"]
     return [
         (
             f"(b) within {FULL_OVER_FLOOR_MAX:.0f}x of (a) at {name}",
@@ -50,11 +50,58 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
             _met(render >= RENDER_MIN),
         ),
         (
-            f"(f) sending at least {SEND_MIN} messages/s to loopback",
+            f"(f) sending at least {SEND_MIN} messages/s to loopback, no faults",
             f"{send:,.0f}/s",
             _met(send >= SEND_MIN),
         ),
     ]
+
+
+def _clean_sending(results: dict[str, Any]) -> dict[str, Any]:
+    """The sending measure without faults (`benchmarks.sending`; older results: (f))."""
+    if "sending" in results:
+        return next(run for run in results["sending"]["runs"] if not run["fault_rate"])
+    return results["emails"]["send"]
+
+
+def _sending_lines(results: dict[str, Any]) -> list[str]:
+    """The sending section: one row per fault rate."""
+    if "sending" not in results:
+        return []
+    sending = results["sending"]
+    lines = [
+        "",
+        "## Sending",
+        "",
+        f"Measured on {sending['date'][:10]} by `python -m benchmarks.sending` (also part of "
+        f"`make bench`), {sending['workers']} worker threads, payloads: {sending['payloads']}. "
+        "SendGrid's limits are on in the server (10 cancelled batches, the 10-minute cut-off, "
+        "rate limits).",
+        "",
+        "| faults | messages | accepted | in doubt (parked) | seconds | sent per second "
+        "| requests per message | cancelled batches | load average |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in sending["runs"]:
+        load = run.get("load_average")
+        lines.append(
+            f"| {run['fault_rate']:.0%} | {run['messages']:,} | {run['accepted']:,} "
+            f"| {run['in_doubt']:,} | {run['seconds']:.1f} | {run['per_second']:,.0f} "
+            f"| {run['requests_per_message']:.3f} | {run['cancelled_batches']} "
+            f"| {'–'.join(f'{x:.1f}' for x in load) if load else ''} |"
+        )
+    lines += [
+        "",
+        "Sent per second counts the messages accepted in the run over its wall time (the "
+        "ledger writes included, rendering excluded). Faults are a seeded draw over every "
+        "request: 429 (reset at once), 500, or taken then dropped without an answer. With "
+        "faults, the attempts in doubt beyond what the cancel slots settle stay parked; a "
+        "later run settles them with the provider's events (docs/sending.md). Requests per "
+        "message counts every request the server received (batches, sends, cancels). The "
+        f"server and the sender share the machine's {sending.get('cores', '?')} cores: the "
+        "load average (1 minute, before and after) says how busy they were with other work.",
+    ]
+    return lines
 
 
 def _steps(run: dict[str, Any]) -> str:
@@ -98,7 +145,7 @@ def markdown(results: dict[str, Any], plot_name: str) -> str:
             f"| {d['warehouse_bytes'] / GIB:.2f} GiB |"
         )
     e = results["emails"]
-    r, s = e["render"], e["send"]
+    r, s = e["render"], _clean_sending(results)
     lines += [
         "",
         "## E-mails",
@@ -107,11 +154,12 @@ def markdown(results: dict[str, Any], plot_name: str) -> str:
         "|---|---:|---:|---:|",
         f"| (e) rendering, one core (templates compiled in {r['compile_seconds']:.1f} s first) "
         f"| {r['messages']:,} | {r['seconds']:.1f} | {r['per_second']:,.0f} |",
-        f"| (f) sending: ledger + SendGrid backend → loopback server "
+        f"| (f) sending, no faults: ledger + SendGrid backend → loopback server "
         f"| {s['accepted']:,} | {s['seconds']:.1f} | {s['per_second']:,.0f} |",
         "",
         f"Payloads: a fixed sample of `email.rpt_email_payloads` of the {e['payloads_from']} "
-        "data set (every trigger type and locale).",
+        "data set (every trigger type and locale). Sending: see the next section.",
+        *_sending_lines(results),
         "",
         "## Targets",
         "",
@@ -155,15 +203,18 @@ def markdown(results: dict[str, Any], plot_name: str) -> str:
         "core; the one-off template compilation is reported apart.",
         "- (f) sending: `send_emails` with the SendGrid backend from the settings "
         "(`FLYWHEEL_EMAIL_BACKEND=sendgrid`, `SENDGRID_API_HOST` on loopback) and the send "
-        "ledger in a DuckDB file: per message a batch id, a ledger `pending` write, the "
-        "`mail/send` call and a ledger `accepted` write (docs/sending.md). The server is "
-        "`tests/sendgrid_server.py` in its own process, no faults.",
+        "ledger in a DuckDB file: per unit of 100 messages one batch id, one ledger statement "
+        "writing the unit `pending`, a `mail/send` call per message on kept-alive "
+        "connections, and one ledger statement with the answers (docs/sending.md). The "
+        "server is `tests/sendgrid_server.py` in its own process, with no faults and with 5% "
+        "(`benchmarks/sending.py`).",
         "",
         "## Reproduce",
         "",
         "```bash",
         "make bench                                   # everything, about 20 minutes",
         "uv run --frozen python -m benchmarks.run --sizes 1m   # the 1M data set only",
+        "uv run --frozen python -m benchmarks.sending          # sending only (make bench-sending)",
         "```",
         "",
     ]

@@ -24,6 +24,7 @@ from benchmarks.data import (
     link_raw_dir,
 )
 from benchmarks.memory import PeakSampler
+from benchmarks.sending import measure_all
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS = REPO_ROOT / "benchmarks" / "results.json"
@@ -31,8 +32,7 @@ RESULTS = REPO_ROOT / "benchmarks" / "results.json"
 MEMORY_LIMIT = "3GB"
 THREADS = 2
 RENDER_MESSAGES = 5_000
-SEND_MESSAGES = 2_000
-API_KEY = "SG.benchmark-key"
+SEND_MESSAGES = 5_000
 
 
 def _environment(run_dir: Path, **extra: str) -> dict[str, str]:
@@ -130,49 +130,15 @@ def measure_data_set(data_set: DataSet) -> dict[str, Any]:
     }
 
 
-def measure_emails(data_set: DataSet) -> dict[str, Any]:
+def measure_emails(data_set: DataSet) -> tuple[dict[str, Any], dict[str, Any]]:
     run_dir = WORK_DIR / "runs" / data_set.name
     warehouse = str(run_dir / "flywheel.duckdb")
     env = _environment(run_dir)
     render = _worker("render", {"warehouse": warehouse, "messages": RENDER_MESSAGES}, env)
     _say(f"(e) rendering {render['per_second']:.0f} messages/s")
 
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.worker",
-            "sendgrid-server",
-            json.dumps({"api_key": API_KEY, "messages": SEND_MESSAGES}),
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        host = json.loads(server.stdout.readline())["host"]
-        send_env = _environment(
-            run_dir,
-            FLYWHEEL_EMAIL_BACKEND="sendgrid",
-            SENDGRID_API_KEY=API_KEY,
-            SENDGRID_API_HOST=host,
-        )
-        send = _worker(
-            "send",
-            {
-                "warehouse": warehouse,
-                "messages": SEND_MESSAGES,
-                "ledger": str(run_dir / "send_ledger.duckdb"),
-            },
-            send_env,
-        )
-    finally:
-        stdout, _ = server.communicate(input="", timeout=60)
-    send["server"] = json.loads(stdout.strip().splitlines()[-1])
-    _say(f"(f) sending {send['per_second']:.0f} messages/s")
-    return {"render": render, "send": send}
+    sending = measure_all(run_dir / "sending", messages=SEND_MESSAGES, warehouse=warehouse)
+    return {"render": render}, sending
 
 
 def machine() -> dict[str, Any]:
@@ -219,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in options.sizes:
         results["data_sets"][name] = measure_data_set(DATA_SETS[name])
     # Rendering and sending read the payloads of the biggest data set measured.
-    results["emails"] = measure_emails(DATA_SETS[options.sizes[-1]])
+    results["emails"], results["sending"] = measure_emails(DATA_SETS[options.sizes[-1]])
     results["emails"]["payloads_from"] = options.sizes[-1]
     results["total_seconds"] = time.perf_counter() - started
     RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -8,6 +8,7 @@ import os
 import resource
 import sys
 import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -150,21 +151,59 @@ def run_render(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def serve_sendgrid(args: dict[str, Any]) -> None:
-    """The loopback SendGrid-compatible server of the tests, in its own process: prints its
-    host, then serves until stdin closes."""
+    """The loopback SendGrid-compatible server of the tests (SendGrid's limits on), in its own
+    process, with `fault_rate` faults: prints its host, then serves until stdin closes, then
+    prints what it received."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.sendgrid_server import FakeSendGrid
 
-    with FakeSendGrid(args["api_key"], max_messages=args["messages"] + 1_000) as server:
+    with FakeSendGrid(
+        args["api_key"],
+        max_messages=args["messages"] * 3 + 1_000,
+        fault_rate=args.get("fault_rate", 0.0),
+        seed=args.get("seed", 0),
+        # an injected 429 resets at once: the faults measure the sender, not a wait
+        rate_limit_reset_after=0,
+    ) as server:
         print(json.dumps({"host": server.host}), flush=True)
         sys.stdin.read()
         delivered = server.delivered_per_send_key()
         print(
             json.dumps(
-                {"accepted": len(delivered), "max_per_key": max(delivered.values(), default=0)}
+                {
+                    "delivered": len(delivered),
+                    "max_per_key": max(delivered.values(), default=0),
+                    "requests": server.request_count(),
+                    "batch_requests": server.request_count("/v3/mail/batch"),
+                    "faults": dict(Counter(r.fault for r in server.requests if r.fault)),
+                }
             ),
             flush=True,
         )
+
+
+def _rendered(args: dict[str, Any], settings: Any) -> list:
+    """`messages` rendered e-mails: payload rows of a warehouse's `email.rpt_email_payloads`
+    (`warehouse`), or the preview's sample payloads, each with its own send_key and address."""
+    from orchestration.emails.preview import sample_payloads
+    from orchestration.emails.render import render_email
+
+    if args.get("warehouse"):
+        columns, rows = _payload_rows(args["warehouse"], args["messages"])
+        payloads = [dict(zip(columns, row, strict=True)) for row in rows]
+    else:
+        samples = [payload for _, _, payload in sample_payloads()]
+        locales = ("en", "fr", "ru")
+        payloads = [
+            samples[i % len(samples)]
+            | {
+                "send_key": f"bench:{i}",
+                "email": f"reader{i}@example.com",
+                "locale": locales[i % len(locales)],
+            }
+            for i in range(args["messages"])
+        ]
+    return [render_email(payload, settings) for payload in payloads]
 
 
 def run_send(args: dict[str, Any]) -> dict[str, Any]:
@@ -172,23 +211,20 @@ def run_send(args: dict[str, Any]) -> dict[str, Any]:
     send ledger in a fresh DuckDB file and the SendGrid backend from the settings."""
     import duckdb
 
-    from orchestration.emails.render import render_email
     from orchestration.emails.sending.factory import backend_from_settings
     from orchestration.emails.sending.ledger import ensure_send_ledger
     from orchestration.emails.sending.sender import send_emails
     from orchestration.settings import get_settings
 
     settings = get_settings()
-    columns, rows = _payload_rows(args["warehouse"], args["messages"])
-    emails = [render_email(dict(zip(columns, row, strict=True)), settings) for row in rows]
+    emails = _rendered(args, settings)
     ledger_db = Path(args["ledger"])
     ledger_db.unlink(missing_ok=True)
     backend = backend_from_settings(settings)
     with duckdb.connect(str(ledger_db)) as con:
-        con.execute("create schema if not exists email")
         ensure_send_ledger(con)
         start = time.perf_counter()
-        report = send_emails(con, emails, backend)
+        report = send_emails(con, emails, backend, max_workers=args.get("workers", 8))
         seconds = time.perf_counter() - start
         statuses = dict(
             con.execute("select status, count(*) from email.send_ledger group by 1").fetchall()
@@ -196,7 +232,11 @@ def run_send(args: dict[str, Any]) -> dict[str, Any]:
     return {
         "messages": len(emails),
         "accepted": report.accepted,
+        "in_doubt": report.in_doubt,
         "failed": report.failed,
+        "not_sent": report.not_sent,
+        "resent_after_cancel": report.resent_after_cancel,
+        "cancelled_batches": report.cancelled_batches,
         "seconds": seconds,
         "per_second": report.accepted / seconds,
         "ledger": statuses,

@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import dagster as dg
 
-from orchestration.emails.assets import RENDERED
+from orchestration.emails.assets import RENDERED, SEND_LEDGER
+from orchestration.quality.checks import EMAIL_PAYLOADS
 from orchestration.schedules import weekly_report_request
 from orchestration.settings import get_settings
 
@@ -72,10 +73,27 @@ def run_weekly_reports(at: datetime, *, raise_on_error: bool = False) -> dg.Exec
 
 def run_day(as_of: date) -> list[dg.ExecuteInProcessResult]:
     """What `flywheel run --as-of DAY` does: the daily job, then, from Sunday until the grace
-    days are over, the weekly reports whose local send time has passed by the end of DAY."""
+    days are over, the weekly reports whose local send time has passed by the end of DAY.
+
+    The weekly reports need the day's payloads built, not the daily sends done: a daily
+    e-mail that failed or is in doubt holds back no report (the schedules run the two jobs
+    apart in the same way)."""
     results = [run_daily(as_of)]
     days_after_week_end = as_of.isoweekday() % 7  # Sunday: 0
-    if results[0].success and days_after_week_end <= get_settings().send_grace_days:
+    if _payloads_built(results[0]) and days_after_week_end <= get_settings().send_grace_days:
         end_of_day = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
         results.append(run_weekly_reports(end_of_day))
     return results
+
+
+def _payloads_built(result: dg.ExecuteInProcessResult) -> bool:
+    """Whether the run built the e-mail payloads and no check that guards the inbox failed."""
+    built = {event.asset_key for event in result.get_asset_materialization_events()}
+    guard_failed = any(
+        not evaluation.passed
+        and evaluation.blocking
+        and evaluation.severity == dg.AssetCheckSeverity.ERROR
+        and evaluation.asset_key != SEND_LEDGER
+        for evaluation in result.get_asset_check_evaluations()
+    )
+    return EMAIL_PAYLOADS in built and not guard_failed

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # Signs the unsubscribe tokens (required with SendGrid).
     secret_key: SecretStr | None = Field(None, alias="FLYWHEEL_SECRET_KEY")
     sendgrid_sandbox: bool = Field(False, alias="SENDGRID_SANDBOX_MODE")
+    # What to do when the SendGrid host has no scheduled-send batches (HTTP 404 on
+    # /v3/mail/batch, e.g. a local mock): required refuses to send; optional says so once and
+    # sends without batches (doubt settled only by the provider's events); off never asks.
+    sendgrid_batches: Literal["required", "optional", "off"] = Field(
+        "required", alias="SENDGRID_BATCHES"
+    )
     sendgrid_asm_group_id: int | None = Field(None, alias="SENDGRID_ASM_GROUP_ID")
     # E-mail group -> SendGrid unsubscribe group id: JSON or "group=id,group=id".
     sendgrid_asm_groups: Annotated[dict[str, int], NoDecode] = Field(

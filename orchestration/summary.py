@@ -125,6 +125,7 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
         _print_engagement(console, con)
         sent = con.execute(SENT, [sent_since]).fetchall()
         sent_by_trigger = con.execute(SENT_BY_TRIGGER, [sent_since]).fetchall()
+        sending = _sending_status(con)
     console.print(
         _table(
             f"E-mails sent by this run ({settings.email_backend})",
@@ -132,6 +133,21 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
             sent,
         )
     )
+    if sending is not None:
+        outcomes, in_doubt, unresolved = sending
+        console.print(
+            _table(
+                "Send ledger: the e-mails rendered by the last run",
+                ["status", "failure", "e-mails"],
+                outcomes,
+            )
+        )
+        if in_doubt or unresolved:
+            console.print(
+                f"[bold yellow]{in_doubt:,} e-mail(s) in doubt, parked[/bold yellow] (a cancel "
+                f"or the provider's events settle them); [bold red]{unresolved:,} unresolved"
+                "[/bold red] (an operator decides): docs/sending.md, operator queries"
+            )
     console.print(
         f"Warehouse: [bold]{settings.warehouse}[/bold] "
         "(schemas raw, staging, intermediate, marts, email)"
@@ -186,3 +202,26 @@ def _print_engagement(console: Console, con: duckdb.DuckDBPyConnection) -> None:
         f"{report.small_team_comparisons:,}\n"
         f"Published cohort benchmark per band: {published}"
     )
+
+
+def _sending_status(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], int, int] | None:
+    """The ledger status of the last run's e-mails, and the ledger's attempts in doubt and
+    unresolved ones (all runs); None before anything was sent."""
+    tables = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'email'"
+        ).fetchall()
+    }
+    if not {"send_ledger", "rendered_emails"} <= tables:
+        return None
+    outcomes = con.execute(
+        "select ledger.status, coalesce(ledger.failure_kind, ''), count(*) "
+        "from email.rendered_emails as rendered "
+        "join email.send_ledger as ledger using (send_key) group by all order by 1, 2"
+    ).fetchall()
+    in_doubt, unresolved = con.execute(
+        "select count(*) filter (where status in ('pending', 'in_doubt')), "
+        "count(*) filter (where failure_kind = 'unresolved') from email.send_ledger"
+    ).fetchone()
+    return outcomes, in_doubt, unresolved

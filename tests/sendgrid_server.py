@@ -11,25 +11,41 @@ subject, text/plain + text/html content, custom_args.send_key, categories, batch
 `POST /v3/mail/batch`, `GET /v3/mail/batch/{id}`, `POST /v3/user/scheduled_sends`,
 `GET|PATCH|DELETE /v3/user/scheduled_sends/{id}`.
 
-SendGrid's scheduling rules are modelled: a `send_at` more than 72 hours ahead is refused
-(400), a batch cannot be cancelled or paused later than `cancel_cutoff` seconds (SendGrid: 10
-minutes) before its `send_at` (400), and at most `max_cancelled_batches` cancelled batches may
-be waiting for their send time. These rules read `clock` (epoch seconds; default the real
-time), so a test can run client and server at a chosen instant. A message is *delivered* when
-it was accepted, not in sandbox mode, and its batch (if any) was not cancelled; `delivered()`
-is what recipients would get once every send_at has passed.
+SendGrid's documented rules are on by default (docs: "Cancel scheduled sends", "Rate
+limits"):
+
+- a `send_at` more than 72 hours ahead is refused (400);
+- a batch cannot be cancelled or paused later than `cancel_cutoff` seconds (SendGrid: 10
+  minutes) before its `send_at` (400);
+- at most `max_cancelled_batches` (SendGrid: 10) batches may be cancelled or paused at one
+  time: a cancelled batch counts until the last of its messages' `send_at` has passed (an
+  empty one for ever); the 11th cancel is refused (400);
+- every answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
+  (epoch seconds), per endpoint and refresh period (`rate_limits`); past the limit, a request
+  is refused with 429 and not carried out.
+
+The scheduling rules read `clock` (epoch seconds; default the real time), so a test can run
+client and server at a chosen instant; rate limits count in real time, as a client waits for
+`X-RateLimit-Reset` in real time. `None` turns a limit off. A message is *delivered* when it was
+accepted, not in sandbox mode, and its batch (if any) was not cancelled; `delivered()` is what
+recipients would get once every send_at has passed, and `events()` the Event Webhook's
+`processed` and `delivered` events of the messages whose `send_at` has passed by then.
 
 Faults, for a fraction of requests (seeded RNG) or for the next N requests to a path: `429`
-(with `X-RateLimit-Reset`), `500`, or `drop` — the request is carried out (a message is taken,
-a batch cancelled) and the connection closed without an answer: "the provider took it but we
-never heard back". `delay_next` takes a request and then waits before answering, so a test can
-kill the client while its request is in flight.
+(with `X-RateLimit-Reset`), `500`, `503`, or `drop` — the request is carried out (a message is
+taken, a batch cancelled) and the connection closed without an answer: "the provider took it
+but we never heard back". `start_outage()` answers every request with a 5xx (not carried out)
+until `end_outage()`. `delay_next` takes a request and then waits before answering, so a test
+can kill the client while its request is in flight. `batch_endpoints=False` answers 404 on
+`/v3/mail/batch` and `/v3/user/scheduled_sends`, like mocks without scheduled sends
+(janjaali/sendGrid-mock).
 
-Loopback only, ephemeral port, bounded: request bodies, stored messages and concurrent
-connections are capped.
+HTTP/1.1 with keep-alive, loopback only, ephemeral port, bounded: request bodies, stored
+messages and concurrent connections are capped.
 """
 
 import json
+import math
 import random
 import threading
 import time
@@ -41,8 +57,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+# The faults drawn at random by `fault_rate`; `fail_next` and outages also take "503".
 FAULT_KINDS = ("429", "500", "drop")
+_ALL_FAULTS = (*FAULT_KINDS, "503")
 _MAX_AHEAD_SECONDS = 72 * 3600
+SEND_PATH = "/v3/mail/send"
+# Requests per refresh period (seconds), per endpoint group. SendGrid publishes no numbers for
+# v3 but returns the headers on every call; these are generous for mail/send and 600 a
+# minute for the other endpoints (SendGrid's announced default for its rate-limited ones).
+DEFAULT_RATE_LIMITS: dict[str, tuple[int, float]] = {
+    "mail_send": (10_000, 1.0),
+    "other": (600, 60.0),
+}
+_BATCH_PREFIXES = ("/v3/mail/batch", "/v3/user/scheduled_sends")
 
 
 @dataclass(frozen=True)
@@ -96,7 +123,9 @@ class FakeSendGrid:
         fault_paths: Iterable[str] | None = None,
         rate_limit_reset_after: int = 1,
         cancel_cutoff: float = 600.0,
-        max_cancelled_batches: int | None = None,
+        max_cancelled_batches: int | None = 10,
+        rate_limits: dict[str, tuple[int, float]] | None = DEFAULT_RATE_LIMITS,
+        batch_endpoints: bool = True,
         reject_addresses: Iterable[str] = (),
         response_delay: float = 0.0,
         echo_authorization_in_errors: bool = False,
@@ -109,13 +138,17 @@ class FakeSendGrid:
         self.clock = clock
         self.fault_rate = fault_rate
         self.fault_kinds = tuple(fault_kinds)
-        unknown = set(self.fault_kinds) - set(FAULT_KINDS)
+        unknown = set(self.fault_kinds) - set(_ALL_FAULTS)
         if unknown:
             raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
         self.fault_paths = None if fault_paths is None else tuple(fault_paths)
         self.rate_limit_reset_after = rate_limit_reset_after
         self.cancel_cutoff = cancel_cutoff
         self.max_cancelled_batches = max_cancelled_batches
+        self.rate_limits = dict(rate_limits or {})
+        self.batch_endpoints = batch_endpoints
+        self._windows: dict[str, tuple[float, int]] = {}  # group -> (window start, used)
+        self._outage: tuple[str, tuple[str, ...] | None] | None = None
         self.reject_addresses = {address.lower() for address in reject_addresses}
         self.response_delay = response_delay
         self.echo_authorization_in_errors = echo_authorization_in_errors
@@ -176,10 +209,22 @@ class FakeSendGrid:
     def fail_next(self, kind: str | None, n: int = 1, path: str = "/v3/mail/send") -> None:
         """The next `n` requests to `path` get fault `kind` (429, 500 or drop; None: no
         fault). Calls queue up: `fail_next("drop"); fail_next(None); fail_next("drop")`."""
-        if kind is not None and kind not in FAULT_KINDS:
+        if kind is not None and kind not in _ALL_FAULTS:
             raise ValueError(kind)
         with self._lock:
             self._forced_faults.setdefault(path, deque()).extend([kind] * n)
+
+    def start_outage(self, kind: str = "503", paths: Iterable[str] | None = None) -> None:
+        """From now on every request (to a path starting with one of `paths`, if given)
+        gets fault `kind` (500, 503 or drop) until `end_outage`."""
+        if kind not in ("500", "503", "drop"):
+            raise ValueError(kind)
+        with self._lock:
+            self._outage = (kind, None if paths is None else tuple(paths))
+
+    def end_outage(self) -> None:
+        with self._lock:
+            self._outage = None
 
     def delay_next(self, seconds: float, n: int = 1, path: str = "/v3/mail/send") -> None:
         """The next `n` requests to `path` are carried out, then answered after `seconds`."""
@@ -220,12 +265,41 @@ class FakeSendGrid:
         with self._lock:
             return {batch for batch, status in self.batch_status.items() if status == "cancel"}
 
+    def events(self, until: float | None = None) -> list[dict[str, str]]:
+        """The Event Webhook's events, as raw `email_events` rows (text columns), of the
+        messages delivered by `until` (epoch seconds; default `clock()`): `processed` at the
+        message's send_at (or when it was taken), `delivered` a second later, and `open`
+        three hours later (the reader), so the feed goes on past the last send_at."""
+        until = self.clock() if until is None else until
+        rows = []
+        for message in self.delivered():
+            at = message.send_at if message.send_at is not None else int(message.received_at)
+            for offset, event in ((0, "processed"), (1, "delivered"), (3 * 3600, "open")):
+                if at + offset > until:
+                    continue
+                rows.append(
+                    {
+                        "sg_event_id": f"{message.message_id}-{event}",
+                        "sg_message_id": f"{message.message_id}.filter0001",
+                        "email": message.to[0],
+                        "event": event,
+                        "timestamp": str(at + offset),
+                        "send_key": message.send_key,
+                        "url": None,
+                    }
+                )
+        return rows
+
     # --- request handling (handler threads) ---------------------------------------------
 
     def _count_requests(self, path: str | None) -> int:
         return sum(path is None or record.path == path for record in self.requests)
 
     def _pick_fault(self, path: str) -> str | None:
+        if self._outage is not None:
+            kind, paths = self._outage
+            if paths is None or path.startswith(paths):
+                return kind
         forced = self._forced_faults.get(path)
         if forced:
             return forced.popleft()  # may be None: this request passes
@@ -240,6 +314,7 @@ class FakeSendGrid:
         length = int(handler.headers.get("Content-Length") or 0)
         authorization = handler.headers.get("Authorization")
         if length > self.max_body_bytes:
+            handler.close_connection = True  # the body is not read: the connection is spent
             handler.reply(_Reply(413, {"errors": [{"field": None, "message": "too large"}]}))
             self._record(method, path, 413, None, authorization)
             return
@@ -268,8 +343,16 @@ class FakeSendGrid:
             )
             self._finish(handler, index, reply, None, authorization)
             return
-        if fault in ("429", "500"):
+        if fault in ("429", "500", "503"):
             self._finish(handler, index, self._fault_reply(fault), fault, authorization)
+            return
+        if not self.batch_endpoints and path.startswith(_BATCH_PREFIXES):
+            reply = _Reply(404, {"errors": [{"field": None, "message": "not found"}]})
+            self._finish(handler, index, reply, None, authorization)
+            return
+        limit = self._rate_limit(method, path)
+        if limit.status == 429:
+            self._finish(handler, index, limit, "rate_limit", authorization)
             return
         try:
             body = json.loads(raw) if raw else None
@@ -287,7 +370,34 @@ class FakeSendGrid:
         if delay:
             self._delayed_taken.set()
             self._release.wait(delay)
+        reply.headers = {**(reply.headers or {}), **(limit.headers or {})}
         self._finish(handler, index, reply, None, authorization)
+
+    def _rate_limit(self, method: str, path: str) -> _Reply:
+        """The rate-limit headers of this request, or a 429 when its window is used up."""
+        group = "mail_send" if (method, path) == ("POST", SEND_PATH) else "other"
+        if group not in self.rate_limits:
+            return _Reply(200)
+        allowed, period = self.rate_limits[group]
+        now = time.time()
+        with self._lock:
+            start, used = self._windows.get(group, (0.0, 0))
+            if now >= start + period:
+                start, used = now - (now % period), 0
+            refused = used >= allowed
+            if not refused:
+                used += 1
+            self._windows[group] = (start, used)
+        headers = {
+            "X-RateLimit-Limit": str(allowed),
+            "X-RateLimit-Remaining": str(allowed - used),
+            "X-RateLimit-Reset": str(int(math.ceil(start + period))),
+        }
+        if refused:
+            return _Reply(
+                429, {"errors": [{"field": None, "message": "too many requests"}]}, headers
+            )
+        return _Reply(200, headers=headers)
 
     def _fault_reply(self, fault: str) -> _Reply:
         if fault == "429":
@@ -301,6 +411,8 @@ class FakeSendGrid:
                     "X-RateLimit-Reset": str(reset),
                 },
             )
+        if fault == "503":
+            return _Reply(503, {"errors": [{"field": None, "message": "service unavailable"}]})
         return _Reply(500, {"errors": [{"field": None, "message": "internal server error"}]})
 
     def _finish(
@@ -378,14 +490,12 @@ class FakeSendGrid:
                     400, [("batch_id", "too late to cancel or pause: send_at is too close")]
                 )
             if create and self.max_cancelled_batches is not None:
+                last_send_at: dict[str, float] = {}
+                for m in self.messages:
+                    if m.batch_id in self.batch_status and m.send_at is not None:
+                        last_send_at[m.batch_id] = max(last_send_at.get(m.batch_id, 0), m.send_at)
                 waiting = sum(
-                    1
-                    for batch in self.batch_status
-                    if all(
-                        m.send_at is None or m.send_at > now
-                        for m in self.messages
-                        if m.batch_id == batch
-                    )
+                    1 for batch in self.batch_status if last_send_at.get(batch, math.inf) > now
                 )
                 if waiting >= self.max_cancelled_batches:
                     raise _Refused(400, [(None, "too many batches cancelled or paused")])
@@ -517,6 +627,10 @@ def _validate_mail(body: Any) -> list[tuple[str | None, str]]:
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeSendGrid/1.0"
+    protocol_version = "HTTP/1.1"  # persistent connections, as SendGrid's API
+    # The headers and the body go out in two writes: without this, Nagle's algorithm holds
+    # the body until the client's delayed ACK (40 ms) on a kept-alive connection.
+    disable_nagle_algorithm = True
     timeout = 10  # seconds a connection may idle: a stuck client cannot hold a thread forever
 
     def do_GET(self) -> None:
@@ -545,11 +659,11 @@ class _Handler(BaseHTTPRequestHandler):
             if data:
                 self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            # the blank line and the body with the headers: one write per answer
+            self._headers_buffer.append(b"\r\n" + data)
+            self.flush_headers()
         except OSError:
-            pass  # the client is gone (killed while waiting): nothing to answer
-        self.close_connection = True
+            self.close_connection = True  # the client is gone (killed while waiting)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the request log is `FakeSendGrid.requests`

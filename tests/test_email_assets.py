@@ -1,15 +1,25 @@
 """The rendering step: what is due is rendered, and one bad payload fails alone."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import duckdb
 import pandas as pd
+import pytest
 
-from orchestration.emails.assets import EmailSelection, due_payloads, rendered_emails
+from orchestration import runner
+from orchestration.emails.assets import (
+    SEND_LEDGER,
+    EmailSelection,
+    due_payloads,
+    email_send_ledger,
+    rendered_emails,
+)
 from orchestration.emails.preview import sample_payloads
+from orchestration.quality.checks import EMAIL_PAYLOADS
 from orchestration.resources import Warehouse
-from orchestration.settings import Settings
+from orchestration.settings import Settings, get_settings
+from tests.sendgrid_server import FakeSendGrid
 
 
 def test_due_payloads_are_rendered_and_a_bad_one_fails_alone(tmp_path):
@@ -164,3 +174,126 @@ def test_without_weekend_delivery_a_friday_trigger_stays_due_over_the_weekend(tm
         assert due(friday + timedelta(2)) == []  # every day a delivery day: as before
         assert due(wednesday + timedelta(1), **weekdays) == ["wed"]
         assert due(wednesday + timedelta(2), **weekdays) == ["fri"]
+
+
+# --- sending: what the operator sees --------------------------------------------------------
+
+API_KEY = "SG.flywheel-assets-test.SECRET"
+
+
+@pytest.fixture
+def sendgrid(monkeypatch):
+    """The local SendGrid server (its limits on), and the settings that send to it."""
+    with FakeSendGrid(API_KEY, reject_addresses=["broken@example.com"]) as server:
+        environment = {
+            "FLYWHEEL_EMAIL_BACKEND": "sendgrid",
+            "SENDGRID_API_KEY": API_KEY,
+            "SENDGRID_API_HOST": server.host,
+            "FLYWHEEL_POSTAL_ADDRESS": "1 Example Street, Springfield",
+            "FLYWHEEL_SECRET_KEY": "s" * 40,
+        }
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        yield server
+        get_settings.cache_clear()
+
+
+def send_step(tmp_path, addresses: list[str]) -> dg.ExecuteInProcessResult:
+    """Render one level_up e-mail per address, due today, then run the send step."""
+    payload = next(p for _, _, p in sample_payloads() if p["template"] == "level_up")
+    day = datetime.now(UTC).date() - timedelta(days=1)  # the last closed partition
+    rows = [
+        payload | {"send_key": f"u{i}:level_up", "triggered_on": day, "email": address}
+        for i, address in enumerate(addresses)
+    ]
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.register("payloads", pd.DataFrame(rows))
+        con.execute("create schema email")
+        con.execute("create table email.rpt_email_payloads as select * from payloads")
+    return dg.materialize(
+        [rendered_emails, email_send_ledger],
+        resources={"warehouse": Warehouse(path=str(warehouse))},
+        partition_key=day.isoformat(),
+        raise_on_error=False,
+    )
+
+
+def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def test_a_due_email_that_fails_fails_the_send_step_with_its_check(tmp_path, sendgrid):
+    result = send_step(tmp_path, ["ada@example.com", "broken@example.com", "bo@example.com"])
+
+    assert not result.success  # `flywheel run` exits non-zero; the failure sensor alerts
+    checks = checks_of(result)
+    failed = checks["every_due_email_sent"]
+    assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
+    assert failed.description.startswith("1 due e-mail(s) not sent (1 HTTP 400")
+    assert list(failed.metadata["send_keys"].value) == ["u1:level_up"]
+    assert checks["no_email_in_doubt"].passed
+    # the others were sent, and the ledger is materialized with the counts
+    materialization = result.asset_materializations_for_node("email__send_ledger")[0]
+    assert materialization.metadata["accepted"].value == 2
+    assert materialization.metadata["failed"].value == 1
+    assert sendgrid.delivered_per_send_key() == {"u0:level_up": 1, "u2:level_up": 1}
+
+
+def test_an_email_in_doubt_is_a_warning_and_the_others_are_sent(tmp_path, sendgrid):
+    sendgrid.fail_next("drop")  # taken, never answered
+    sendgrid.start_outage("503", paths=["/v3/user/scheduled_sends"])  # no cancel possible
+    result = send_step(tmp_path, ["ada@example.com", "bo@example.com", "cy@example.com"])
+
+    assert result.success
+    checks = checks_of(result)
+    assert checks["every_due_email_sent"].passed
+    warning = checks["no_email_in_doubt"]
+    assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
+    assert warning.description.startswith("1 e-mail(s) in doubt, parked")
+    (parked,) = warning.metadata["send_keys"].value.values()
+    assert "attempt in doubt" in parked and "cancel of its batch" in parked
+    assert len(sendgrid.delivered_per_send_key()) == 3  # the dropped one was taken
+
+
+def stand_in_daily_run(*, payload_check_passes: bool) -> dg.ExecuteInProcessResult:
+    """A daily run whose payloads are built (their blocking check passing or not) and whose
+    send step fails its check."""
+
+    @dg.asset(
+        key=EMAIL_PAYLOADS,
+        check_specs=[dg.AssetCheckSpec("payloads_ok", asset=EMAIL_PAYLOADS, blocking=True)],
+    )
+    def payloads():
+        return dg.MaterializeResult(
+            check_results=[dg.AssetCheckResult(passed=payload_check_passes)]
+        )
+
+    @dg.asset(
+        key=SEND_LEDGER,
+        deps=[EMAIL_PAYLOADS],
+        check_specs=[dg.AssetCheckSpec("every_due_email_sent", asset=SEND_LEDGER, blocking=True)],
+    )
+    def sends():
+        return dg.MaterializeResult(check_results=[dg.AssetCheckResult(passed=False)])
+
+    return dg.materialize([payloads, sends], raise_on_error=False)
+
+
+@pytest.mark.parametrize("payload_check_passes", [True, False])
+def test_a_failed_daily_send_does_not_hold_back_the_weekly_reports(
+    monkeypatch, payload_check_passes
+):
+    daily = stand_in_daily_run(payload_check_passes=payload_check_passes)
+    assert not daily.success
+    weekly_runs = []
+    monkeypatch.setattr(runner, "run_daily", lambda as_of: daily)
+    monkeypatch.setattr(runner, "run_weekly_reports", lambda at: weekly_runs.append(at) or daily)
+
+    results = runner.run_day(date(2026, 3, 29))  # a Sunday: the week's reports are due
+
+    # the weekly reports go when the payloads are built and their guards passed, whatever
+    # happened to the daily sends; the run still fails
+    assert len(weekly_runs) == int(payload_check_passes)
+    assert not all(result.success for result in results)

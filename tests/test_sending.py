@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +42,7 @@ from orchestration.emails.sending.outbox import SEND_AT_HEADER
 from orchestration.emails.unsubscribe_token import read_token
 from orchestration.settings import Settings
 from tests.sendgrid_server import FakeSendGrid
+from tests.settling import Clock, send_until_settled, stage_events
 from tests.test_delivery import ZONES, assert_in_window
 
 API_KEY = "SG.flywheel-test.0123456789abcdefSECRET"
@@ -131,18 +133,28 @@ def test_every_email_is_delivered_once_and_a_second_run_sends_nothing(con, serve
     assert server.request_count("/v3/mail/send") == sends
 
 
-def test_faults_on_a_fifth_of_requests_still_deliver_each_email_exactly_once(con):
+def test_faults_on_a_fifth_of_requests_with_sendgrid_limits_deliver_each_email_exactly_once(con):
+    """SendGrid's limits on (10 cancelled batches, the 10-minute cut-off, rate limits): the
+    attempts in doubt that no cancel can settle are parked, never block the others, and
+    later runs settle them with the provider's events."""
     emails = make_emails(60)
+    clock = Clock(datetime(2026, 6, 3, 0, 30))
     with FakeSendGrid(
-        API_KEY, seed=20250611, fault_rate=0.2, cancel_cutoff=CUTOFF, rate_limit_reset_after=0
+        API_KEY, seed=20250611, fault_rate=0.2, rate_limit_reset_after=0, clock=clock.epoch
     ) as server:
-        report = send_emails(con, emails, sendgrid(server), retry=FAST, max_workers=8)
+        backend = SendGridBackend(API_KEY, host=server.host, request_timeout=5.0, clock=clock)
+        first, *later = send_until_settled(con, emails, backend, server, clock, retry=FAST)
 
         faults = {record.fault for record in server.requests}
         assert {"429", "500", "drop"} <= faults, "the seed must exercise every kind of fault"
+        # the first run sent everything it could: the rest is parked, not blocked
+        assert first.accepted + first.in_doubt == 60 and first.failed == 0
+        assert first.in_doubt and first.ledger_in_doubt == first.in_doubt
+        assert first.resent_after_cancel >= 1 and first.cancelled_batches <= 10
+        assert later and later[-1].ledger_in_doubt == 0
+        settled = sum((report.settled for report in later), Counter())
+        assert settled["confirmed_by_events"] + settled["no_event"] == first.in_doubt
         assert server.delivered_per_send_key() == {e.send_key: 1 for e in emails}
-        assert report.accepted == 60 and report.failed == 0 and report.in_doubt == 0
-        assert report.resent_after_cancel >= 1
 
         # Consistent ledger: the accepted row names the delivered message and its batch; every
         # other batch that received this send_key is cancelled.
@@ -220,53 +232,138 @@ def test_connection_refused_is_retried_without_cancelling_then_fails_as_transien
         assert server.delivered_per_send_key() == {mail.send_key: 1}
 
 
-def test_an_attempt_in_doubt_past_its_cancel_window_is_never_sent_again(con, server):
-    """The crash left a pending row whose request reached the provider, and the re-run came
-    too late to cancel it: the safe side is to not send again and to say so."""
-    mail = make_emails(1)[0]
+def taken_but_unanswered(server: FakeSendGrid, mail: RenderedEmail, clock: Clock) -> str:
+    """The provider took `mail` (send_at in 30 minutes), and no answer reached the sender: a
+    crash left its row pending. Returns the batch id."""
     client = SendGridAPIClient(api_key=API_KEY, host=server.host).client
     batch_id = client.mail.batch.post().to_dict["batch_id"]
-    payload = sendgrid(server).payload(mail, Attempt("sendgrid", batch_id, utc_now()))
-    client.mail.send.post(request_body=payload)  # the provider took it; we never heard back
-    past = utc_now() - timedelta(minutes=1)
-    record_pending(con, mail, Attempt("sendgrid", batch_id, past), past)
+    send_at = clock.now + timedelta(minutes=30)
+    attempt = Attempt("sendgrid", batch_id, send_at, send_at)
+    client.mail.send.post(request_body=sendgrid(server).payload(mail, attempt))
+    return batch_id
 
-    report = send_emails(con, [mail], sendgrid(server), retry=FAST)
-    assert report.failed == 1
+
+def pending_past_its_cancel_window(con, server, clock) -> tuple[RenderedEmail, str]:
+    mail = make_emails(1)[0]
+    batch_id = taken_but_unanswered(server, mail, clock)
+    send_at = clock.now + timedelta(minutes=30)
+    record_pending(con, mail, Attempt("sendgrid", batch_id, send_at, send_at), clock.now)
+    clock.now += timedelta(minutes=25)  # the re-run comes too late to cancel
+    return mail, batch_id
+
+
+@pytest.fixture
+def clocked():
+    """A server and a SendGrid backend on a shared clock, with SendGrid's own timings."""
+    clock = Clock(datetime(2026, 6, 3, 0, 30))
+    with FakeSendGrid(API_KEY, clock=clock.epoch, rate_limit_reset_after=0) as server:
+        backend = SendGridBackend(API_KEY, host=server.host, request_timeout=5.0, clock=clock)
+        yield server, backend, clock
+
+
+def test_an_attempt_in_doubt_past_its_cancel_window_is_parked_then_confirmed_by_events(
+    con, clocked
+):
+    """The crash left a pending row whose request reached the provider, and the re-run came
+    too late to cancel it: never sent again on a guess. The provider's events settle it."""
+    server, backend, clock = clocked
+    mail, batch_id = pending_past_its_cancel_window(con, server, clock)
+    other = make_emails(2, "other")[1]
+
+    report = send_emails(con, [mail, other], backend, retry=FAST)
+    assert report.in_doubt == 1 and report.accepted == 1, "the parked one blocks nothing"
+    assert ledger_rows(con)[mail.send_key][0] == "pending"
+    assert server.cancelled_batches() == set()
+    assert server.delivered_per_send_key()[mail.send_key] == 1
+
+    clock.now += timedelta(hours=4)
+    stage_events(con, server)  # the Event Webhook's events: processed, delivered, open
+    again = send_emails(con, [mail, other], backend, retry=FAST)
+    assert again.confirmed == 1 and again.already_sent == 1 and again.ledger_in_doubt == 0
+    assert again.settled == Counter(confirmed_by_events=1)
+    row = fetch_rows(con, [mail.send_key])[mail.send_key]
+    assert (row.status, row.batch_id) == ("accepted", batch_id)
+    assert row.provider_message_id == server.messages[0].message_id
+    assert server.delivered_per_send_key() == {mail.send_key: 1, other.send_key: 1}
+
+
+def test_an_attempt_in_doubt_without_a_provider_event_by_its_send_at_is_sent_again(con, clocked):
+    """A 503 burst: the provider took nothing and answered nothing useful. Once the events
+    received reach past the send_at with none for this send_key, it was not delivered."""
+    server, backend, clock = clocked
+    mail = make_emails(1)[0]
+    send_emails(con, make_emails(3, "other"), backend, retry=FAST)  # the events feed goes on
+    server.start_outage("503", paths=["/v3/mail/send", "/v3/user/scheduled_sends"])
+    report = send_emails(con, [mail], backend, retry=FAST)
+    assert report.in_doubt == 1 and mail.send_key not in server.delivered_per_send_key()
+    assert fetch_batches_status(con) == {"cancelling": 1}  # asked, never confirmed
+    server.end_outage()
+
+    clock.now += timedelta(hours=1)  # past the send_at, not yet past the settling time
+    stage_events(con, server)
+    assert send_emails(con, [mail], backend, retry=FAST).in_doubt == 1
+    assert fetch_batches_status(con) == {"kept": 1}  # too late to cancel now
+    clock.now += timedelta(hours=3)
+    stage_events(con, server)
+    again = send_emails(con, [mail], backend, retry=FAST)
+    assert again.accepted == 1 and again.resent_after_no_event == 1
+    assert again.settled == Counter(no_event=1)
+    assert server.delivered_per_send_key()[mail.send_key] == 1
+
+
+def test_an_attempt_in_doubt_nothing_can_settle_is_unresolved_and_reported(con, clocked):
+    """Too late to cancel and no events ever (no Event Webhook): after `give_up_after` it is
+    marked unresolved for an operator, and never sent again."""
+    server, backend, clock = clocked
+    mail, batch_id = pending_past_its_cancel_window(con, server, clock)
+    assert send_emails(con, [mail], backend, retry=FAST).in_doubt == 1
+
+    clock.now += timedelta(hours=73)
+    report = send_emails(con, [mail], backend, retry=FAST)
+    assert report.failed == 1 and report.settled == Counter(unresolved=1)
     status, _, _, _, kind, error, *_ = ledger_rows(con)[mail.send_key]
     assert (status, kind) == ("failed", "unresolved")
-    assert error.startswith("in-flight request past its cancel window: not re-sent; check the ")
+    assert "too late to cancel and no provider events" in error
     assert mail.send_key in error and batch_id in error
-    assert server.delivered_per_send_key() == {mail.send_key: 1}
-
-    again = send_emails(con, [mail], sendgrid(server), retry=FAST)
+    again = send_emails(con, [mail], backend, retry=FAST)
     assert again.previously_failed == 1
     assert server.delivered_per_send_key() == {mail.send_key: 1}
 
 
-def test_when_the_provider_refuses_a_cancel_the_message_stays_pending_not_doubled(con):
+def test_when_the_provider_refuses_a_cancel_the_message_stays_in_doubt_not_doubled(con):
     """SendGrid limits how many cancelled batches may wait for their send time."""
     first, second = make_emails(2)
     with FakeSendGrid(API_KEY, max_cancelled_batches=1, cancel_cutoff=CUTOFF) as server:
-        # Each message's first send is taken but not answered; the first one's re-send passes.
+        # The first message's send is taken but not answered, the second one's passes: their
+        # batch is cancelled and both are sent again; again the first is not answered, and
+        # the second cancel is refused.
         server.fail_next("drop")
         server.fail_next(None)
         server.fail_next("drop")
         report = send_emails(con, [first, second], sendgrid(server), retry=FAST, max_workers=1)
 
         assert report.accepted == 1 and report.in_doubt == 1
-        stuck = report.by_key()[second.send_key]
+        assert report.resent_after_cancel == 1 and report.cancelled_batches == 1
+        stuck = report.by_key()[first.send_key]
         assert "cancel refused: HTTP 400: too many batches cancelled or paused" in stuck.error
-        assert ledger_rows(con)[second.send_key][0] == "pending"
+        assert ledger_rows(con)[first.send_key][0] == "in_doubt"
+        assert fetch_batches_status(con) == {"cancelled": 1, "refused": 1}
         # The dropped request of the stuck message may be delivered: it is, once.
         assert server.delivered_per_send_key() == {first.send_key: 1, second.send_key: 1}
 
-        # Once the provider lets us cancel again, a re-run resolves it: cancel, then re-send.
+        # Once the provider lets us cancel again, a re-run settles it: the cancel withdraws
+        # its batch, the second message included, and both go again.
         server.max_cancelled_batches = None
         again = send_emails(con, [first, second], sendgrid(server), retry=FAST)
-        assert again.accepted == 1 and again.resent_after_cancel == 1
+        assert again.accepted == 2 and again.resent_after_cancel == 2
         assert server.delivered_per_send_key() == {first.send_key: 1, second.send_key: 1}
-        assert ledger_rows(con)[second.send_key][0] == "accepted"
+        assert {row[0] for row in ledger_rows(con).values()} == {"accepted"}
+
+
+def fetch_batches_status(con) -> dict[str, int]:
+    return dict(
+        con.execute("select status, count(*) from email.send_batches group by 1").fetchall()
+    )
 
 
 def test_sandbox_mode_validates_without_batches_or_deliveries(con, server):
@@ -326,7 +423,7 @@ def test_the_api_key_and_addresses_never_reach_logs_ledger_or_errors(con, caplog
     ) as server:
         backend = sendgrid(server)
         report = send_emails(con, emails, backend, retry=FAST)
-        assert report.failed == 1 and report.accepted == 19
+        assert report.failed == 1 and report.accepted + report.in_doubt == 19
 
         wrong_key = "SG.wrong-key-that-must-not-leak-either"
         with pytest.raises(SendingAborted) as aborted:
@@ -411,7 +508,7 @@ def test_outbox_writes_a_mime_message_and_its_html_once(con, tmp_path):
 def test_outbox_crash_after_the_file_before_the_ledger_update_is_not_written_again(con, tmp_path):
     outbox = OutboxBackend(tmp_path / "outbox")
     mail = make_emails(1)[0]
-    attempt = outbox.new_attempt(FAST)
+    attempt = outbox.plan()
     record_pending(con, mail, attempt, utc_now())
     outbox.send(mail, attempt)  # ... and the process dies before recording "accepted"
     eml = outbox.eml_path(mail.send_key)
@@ -615,19 +712,6 @@ def test_sendgrid_maps_email_groups_to_unsubscribe_groups_and_sets_reply_to(con,
 # --- the reader's delivery window ------------------------------------------------------------
 
 
-class Clock:
-    """A run at a chosen instant, shared by the backend and the server (naive UTC)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def epoch(self) -> float:
-        return self.now.replace(tzinfo=UTC).timestamp()
-
-
 def zoned_emails(due_on: date, window: DeliveryWindow, zones=ZONES) -> list[RenderedEmail]:
     return [
         RenderedEmail(
@@ -672,18 +756,23 @@ def test_sendgrid_schedules_every_email_inside_its_readers_window(con, run, week
     with FakeSendGrid(
         API_KEY, clock=clock.epoch, seed=11, fault_rate=fault_rate, rate_limit_reset_after=0
     ) as server:
-        report = send_emails(con, emails, scheduled_sendgrid(server, clock), retry=FAST)
-        assert report.accepted == len(emails) and report.deferred == 0
+        backend = scheduled_sendgrid(server, clock)
+        report, *later = send_until_settled(con, emails, backend, server, clock, retry=FAST)
+        assert report.accepted + report.in_doubt == len(emails) and report.deferred == 0
         assert server.delivered_per_send_key() == {e.send_key: 1 for e in emails}
         if fault_rate:
-            assert report.resent_after_cancel >= 1
+            assert report.in_doubt or report.resent_after_cancel
+            assert not [report, *later][-1].ledger_in_doubt
+        else:
+            assert report.accepted == len(emails) and not later
         delivered = {m.send_key: m for m in server.delivered()}
 
     rows = fetch_rows(con, [e.send_key for e in emails])
     for mail in emails:
         send_at = datetime.fromtimestamp(delivered[mail.send_key].send_at, UTC)
         assert_in_window(send_at, window, mail.delivery.timezone, mail.delivery.due_on)
-        assert timedelta(minutes=30) <= send_at - run.replace(tzinfo=UTC) <= timedelta(hours=72)
+        # (sent again by a later run after no provider event: from that run's time)
+        assert timedelta(minutes=30) <= send_at - run.replace(tzinfo=UTC) <= timedelta(hours=96)
         row = rows[mail.send_key]
         assert row.scheduled_for == row.send_at == send_at.replace(tzinfo=None)
 
@@ -779,3 +868,24 @@ def test_a_ledger_from_before_scheduled_for_gets_the_column_and_keeps_its_rows(t
         report = send_emails(old, make_emails(1), OutboxBackend(tmp_path / "outbox"))
         assert report.accepted == 1
         assert old.execute("select count(scheduled_for) from email.send_ledger").fetchone() == (1,)
+
+
+def test_a_ledger_from_before_the_in_doubt_status_is_rebuilt_with_its_rows(tmp_path):
+    old_ddl = LEDGER_DDL.replace(
+        "'pending', 'accepted', 'in_doubt', 'failed'", "'pending', 'accepted', 'failed'"
+    )
+    assert "in_doubt" not in old_ddl
+    with duckdb.connect(str(tmp_path / "old.duckdb")) as old:
+        old.execute("create schema email")
+        old.execute(old_ddl)
+        old.execute(
+            "insert into email.send_ledger (send_key, trigger_type, locale, to_email_hash, "
+            "backend, status, attempts, batch_id, updated_at) values "
+            "('old:1', 'level_up', 'en', 'h', 'sendgrid', 'accepted', 2, 'b1', now())"
+        )
+        ensure_send_ledger(old)
+        ensure_send_ledger(old)  # again: nothing to change
+        row = fetch_rows(old, ["old:1"])["old:1"]
+        assert (row.status, row.attempts, row.batch_id) == ("accepted", 2, "b1")
+        old.execute("update email.send_ledger set status = 'in_doubt' where send_key = 'old:1'")
+        assert old.execute("select count(*) from email.send_batches").fetchone() == (0,)

@@ -2,9 +2,12 @@
 exactly one e-mail per send_key, none missed.
 
 The sender runs in a child process (`python -m tests.test_sending_crash ...`) against the local
-SendGrid-compatible server and a temporary warehouse. It is killed either by itself at a
-chosen point of the k-th message (a test backend wraps the real one: no hook in the product
-code) or by the test while the server holds its request in flight.
+SendGrid-compatible server, with SendGrid's limits on (10 cancelled batches, the 10-minute
+cancel cut-off, rate limits) and SendGrid's own timings (send_at 30 minutes ahead, cancels up
+to 11 minutes before it), and a temporary warehouse. It is killed either by itself at a chosen
+point of the k-th message (a test backend wraps the real one: no hook in the product code) or
+by the test while the server holds its request in flight. Units of 4 messages share a batch,
+so a run of a dozen messages has several.
 """
 
 import argparse
@@ -14,29 +17,32 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.emails.delivery import DeliverySlot
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.sending import (
     Attempt,
     RetryPolicy,
     SendGridBackend,
+    SendingPolicy,
     SendResult,
     SendStatus,
     ensure_send_ledger,
     send_emails,
 )
+from orchestration.emails.sending.ledger import utc_now
 from tests.sendgrid_server import FakeSendGrid
+from tests.settling import stage_events
 
 API_KEY = "SG.flywheel-crash-test.SECRET"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CUTOFF = 2.0
-CRASH_POINTS = ("after_batch_created", "after_pending_written", "after_provider_accepted")
+# point -> which call of it crashes: the second unit's batch, the fifth message
+CRASH_POINTS = {"after_batch_created": 2, "after_pending_written": 5, "after_provider_accepted": 5}
 
 
 def crash_emails(count: int) -> list[RenderedEmail]:
@@ -71,11 +77,11 @@ class CrashingBackend(SendGridBackend):
             self._calls += 1
             return self._calls == self.crash_on
 
-    def new_attempt(self, retry: RetryPolicy, delivery: DeliverySlot | None = None) -> Attempt:
-        attempt = super().new_attempt(retry, delivery)
+    def open_batch(self, retry: RetryPolicy) -> str | None:
+        batch_id = super().open_batch(retry)
         if self._reached("after_batch_created"):
             os.kill(os.getpid(), signal.SIGKILL)
-        return attempt
+        return batch_id
 
     def send(self, email: RenderedEmail, attempt: Attempt) -> SendResult:
         if self._reached("after_pending_written"):
@@ -94,15 +100,17 @@ def child(argv: list[str]) -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--crash-at", choices=CRASH_POINTS)
     parser.add_argument("--crash-on", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=4)
+    # the clock of the run: now, moved by this many seconds (a later daily run)
+    parser.add_argument("--offset", type=float, default=0.0)
     options = parser.parse_args(argv)
     backend = CrashingBackend(
         API_KEY,
         host=options.host,
-        delivery_delay=timedelta(seconds=60),
-        cancel_cutoff=timedelta(seconds=CUTOFF),
-        request_timeout=30.0,
+        request_timeout=5.0,
         point=options.crash_at,
         crash_on=options.crash_on,
+        clock=lambda: utc_now() + timedelta(seconds=options.offset),
     )
     con = duckdb.connect(options.warehouse)
     ensure_send_ledger(con)
@@ -112,9 +120,16 @@ def child(argv: list[str]) -> None:
         backend,
         max_workers=options.workers,
         retry=RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.1),
+        policy=SendingPolicy(batch_size=options.batch_size),
     )
     con.close()
-    print(json.dumps({"accepted": report.accepted, "resent": report.resent_after_cancel}))
+    result = {
+        "accepted": report.accepted,
+        "resent": report.resent_after_cancel,
+        "in_doubt": report.ledger_in_doubt,
+        "not_sent": report.not_sent,
+    }
+    print(json.dumps(result))
 
 
 def start_child(warehouse: Path, host: str, count: int, *extra: str) -> subprocess.Popen:
@@ -125,9 +140,9 @@ def start_child(warehouse: Path, host: str, count: int, *extra: str) -> subproce
     )
 
 
-def run_to_completion(warehouse: Path, host: str, count: int) -> dict:
-    process = start_child(warehouse, host, count)
-    stdout, stderr = process.communicate(timeout=60)
+def run_to_completion(warehouse: Path, host: str, count: int, *extra: str) -> dict:
+    process = start_child(warehouse, host, count, *extra)
+    stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
     return json.loads(stdout.strip().splitlines()[-1])
 
@@ -142,7 +157,7 @@ def assert_exactly_once(server: FakeSendGrid, warehouse: Path, count: int) -> No
 
 @pytest.fixture
 def server():
-    with FakeSendGrid(API_KEY, cancel_cutoff=CUTOFF, rate_limit_reset_after=0) as fake:
+    with FakeSendGrid(API_KEY, rate_limit_reset_after=0) as fake:  # SendGrid's limits
         yield fake
 
 
@@ -151,7 +166,10 @@ def test_a_crash_at_each_point_of_a_send_then_a_rerun_delivers_exactly_once(
     server, tmp_path, point
 ):
     warehouse, count = tmp_path / "warehouse.duckdb", 12
-    crashed = start_child(warehouse, server.host, count, "--crash-at", point, "--crash-on", "5")
+    crash_on = str(CRASH_POINTS[point])
+    crashed = start_child(
+        warehouse, server.host, count, "--crash-at", point, "--crash-on", crash_on
+    )
     crashed.communicate(timeout=60)
     assert crashed.returncode == -signal.SIGKILL
 
@@ -168,7 +186,7 @@ def test_a_crash_at_each_point_of_a_send_then_a_rerun_delivers_exactly_once(
 
 def test_a_kill_mid_run_then_a_rerun_delivers_exactly_once(tmp_path):
     warehouse, count = tmp_path / "warehouse.duckdb", 40
-    with FakeSendGrid(API_KEY, cancel_cutoff=CUTOFF, response_delay=0.05) as server:
+    with FakeSendGrid(API_KEY, response_delay=0.05) as server:
         process = start_child(warehouse, server.host, count, "--workers", "4")
         assert server.wait_for_requests(15, path="/v3/mail/send", timeout=30)
         process.send_signal(signal.SIGKILL)
@@ -192,9 +210,49 @@ def test_a_kill_during_an_in_flight_request_is_resolved_by_cancelling_its_batch(
     assert held.batch_id not in server.cancelled_batches()
 
     rerun = run_to_completion(warehouse, server.host, count)
-    assert rerun == {"accepted": count, "resent": 1}
+    # the killed unit's four messages were all pending: its batch is cancelled, all four go
+    # again, with the other four
+    assert rerun == {"accepted": count, "resent": 4, "in_doubt": 0, "not_sent": 0}
     assert held.batch_id in server.cancelled_batches()
     assert_exactly_once(server, warehouse, count)
+
+
+def test_faults_and_three_kills_with_sendgrid_limits_deliver_each_email_exactly_once(tmp_path):
+    """A fifth of the requests fail (429, 500, taken then dropped), SendGrid's limits are on,
+    and the sender is killed three times while it sends. Re-runs, then the next daily runs
+    with the provider's events, deliver every e-mail once: the attempts in doubt that no
+    cancel could settle wait, parked, for the events."""
+    warehouse, count = tmp_path / "warehouse.duckdb", 200
+    offset = [0.0]  # how far the later runs are in the future
+    with FakeSendGrid(
+        API_KEY,
+        seed=446,
+        fault_rate=0.2,
+        rate_limit_reset_after=0,
+        response_delay=0.005,
+        clock=lambda: time.time() + offset[0],
+    ) as server:
+        for _ in range(3):
+            sends = server.request_count("/v3/mail/send")
+            process = start_child(warehouse, server.host, count, "--workers", "4")
+            assert server.wait_for_requests(sends + 30, path="/v3/mail/send", timeout=60)
+            process.send_signal(signal.SIGKILL)
+            process.communicate(timeout=30)
+            assert process.returncode == -signal.SIGKILL
+        runs = [run_to_completion(warehouse, server.host, count)]
+        assert runs[0]["not_sent"] == 0, "attempts in doubt never hold back the others"
+        while runs[-1]["in_doubt"] and len(runs) < 6:
+            offset[0] += 6 * 3600
+            with duckdb.connect(str(warehouse)) as con:
+                stage_events(con, server)
+            runs.append(
+                run_to_completion(warehouse, server.host, count, "--offset", str(offset[0]))
+            )
+
+        assert runs[0]["in_doubt"], "more attempts in doubt than 10 cancels can settle"
+        assert runs[-1]["in_doubt"] == 0 and runs[-1]["not_sent"] == 0
+        assert len(server.cancelled_batches()) <= 10 * len(runs) + 10
+        assert_exactly_once(server, warehouse, count)
 
 
 def _taken_per_send_key(server: FakeSendGrid) -> dict[str, int]:

@@ -15,7 +15,12 @@ from orchestration.emails.message import RenderedEmail
 from orchestration.emails.render import render_email
 from orchestration.emails.sending.factory import backend_from_settings
 from orchestration.emails.sending.ledger import ensure_send_ledger
-from orchestration.emails.sending.sender import send_emails
+from orchestration.emails.sending.sender import (
+    FAILED_OUTCOMES,
+    SendingAborted,
+    SendReport,
+    send_emails,
+)
 from orchestration.partitions import daily_partitions, one_run_per_backfill, partition_days
 from orchestration.quality import INBOX_GUARDED_ASSETS
 from orchestration.resources import Warehouse
@@ -188,6 +193,27 @@ def rendered_emails(
     )
 
 
+# What the operator is told after every send: a due e-mail that failed fails the step (and
+# the run: `flywheel run` exits non-zero, the failure sensor writes an alert line); one parked
+# in doubt is a warning until a cancel or the provider's events settle it.
+EVERY_DUE_EMAIL_SENT = dg.AssetCheckSpec(
+    "every_due_email_sent",
+    asset=SEND_LEDGER,
+    blocking=True,
+    description="Every e-mail due in this run was handed over, is already sent, is parked in "
+    "doubt (settled later) or waits for its delivery window; none failed and none was left "
+    "unsent (refused, given up after retries, unresolved, or held back by an outage).",
+)
+NO_EMAIL_IN_DOUBT = dg.AssetCheckSpec(
+    "no_email_in_doubt",
+    asset=SEND_LEDGER,
+    description="No attempt in the send ledger is in doubt (maybe taken by the provider, "
+    "not settled yet). A warning: a cancel or the provider's events settle it (docs/sending.md).",
+)
+# At most this many send_keys with their reasons in a check's metadata.
+_LISTED = 20
+
+
 @dg.asset(
     key=SEND_LEDGER,
     deps=[RENDERED],
@@ -195,6 +221,7 @@ def rendered_emails(
     kinds={"sendgrid", "duckdb"},
     partitions_def=daily_partitions,
     backfill_policy=one_run_per_backfill,
+    check_specs=[EVERY_DUE_EMAIL_SENT, NO_EMAIL_IN_DOUBT],
     description="Sends the rendered e-mails through the outbox or SendGrid; the ledger records "
     "every attempt, so a re-run sends each send_key at most once (docs/sending.md).",
 )
@@ -218,26 +245,100 @@ def email_send_ledger(
             )
             for row in rows
         ]
-        report = send_emails(con, emails, backend)
-    context.log.info(f"{settings.email_backend}: {report.summary()}")
+        try:
+            report = send_emails(con, emails, backend)
+        except SendingAborted as aborted:  # said once, in the check below
+            report = aborted.report
+        in_doubt = con.execute(
+            "select send_key, batch_id, send_at, error from email.send_ledger "
+            "where status in ('pending', 'in_doubt') order by send_at, send_key limit ?",
+            [_LISTED],
+        ).fetchall()
+    log = context.log.error if report.not_sent or report.aborted else context.log.info
+    log(f"{settings.email_backend}: {report.summary()}")
     metadata = {
         "backend": settings.email_backend,
         "accepted": report.accepted,
         "already_sent": report.already_sent,
+        "confirmed_by_events": report.confirmed,
         "failed": report.failed,
+        "not_attempted": report.not_attempted,
         "in_doubt": report.in_doubt,
         "deferred": report.deferred,
         "resent_after_cancel": report.resent_after_cancel,
+        "resent_after_no_event": report.resent_after_no_event,
+        "cancelled_batches": report.cancelled_batches,
+        "ledger_in_doubt": report.ledger_in_doubt,
     }
-    if report.in_doubt:
-        # Attempts the provider may or may not have taken: only a re-run inside the cancel
-        # window (docs/sending.md) resolves them, so the operator has to know now.
-        raise dg.Failure(
-            description=f"{report.in_doubt} e-mail(s) are in doubt: re-run this step within "
-            "the cancel window to resolve them (docs/sending.md). " + report.summary(),
-            metadata=metadata,
+    return dg.MaterializeResult(
+        metadata=metadata,
+        check_results=[_every_due_email_sent(report), _no_email_in_doubt(report, in_doubt)],
+    )
+
+
+def _every_due_email_sent(report: SendReport) -> dg.AssetCheckResult:
+    not_sent = [o for o in report.outcomes if o.status in FAILED_OUTCOMES]
+    reasons = Counter((o.error or o.status).split(": ", 1)[0] for o in not_sent)
+    if report.aborted:
+        description = f"Sending aborted, nothing else sent: {report.aborted}"
+    elif not_sent or report.unresolved_elsewhere:
+        description = (
+            f"{len(not_sent)} due e-mail(s) not sent ("
+            + ", ".join(f"{n} {reason}" for reason, n in reasons.most_common(5))
+            + "); see email.send_ledger.error"
         )
-    if report.failed:
-        # One bad address must not stop the others: failures stay in the ledger with reasons.
-        context.log.warning(f"{report.failed} e-mail(s) failed; see email.send_ledger.error")
-    return dg.MaterializeResult(metadata=metadata)
+        if report.unresolved_elsewhere:
+            description += (
+                f". {len(report.unresolved_elsewhere)} earlier attempt(s) in doubt turned "
+                "unresolved: an operator decides (docs/sending.md, operator queries)"
+            )
+        if report.outage:
+            description += f". Outage: {report.outage}"
+    else:
+        description = (
+            f"{report.accepted} sent, {report.already_sent + report.confirmed} already sent, "
+            f"{report.in_doubt} in doubt (parked), {report.deferred} deferred"
+        )
+    listed = {o.send_key: o.error or o.status for o in not_sent[:_LISTED]}
+    listed.update(list(report.unresolved_elsewhere.items())[: _LISTED - len(listed)])
+    return dg.AssetCheckResult(
+        check_name=EVERY_DUE_EMAIL_SENT.name,
+        passed=not report.not_sent and report.aborted is None,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=description,
+        metadata={
+            "not_sent": len(not_sent),
+            "outage": report.outage or "",
+            "send_keys": listed,
+        },
+    )
+
+
+def _no_email_in_doubt(report: SendReport, in_doubt: list[tuple]) -> dg.AssetCheckResult:
+    parts = []
+    if report.ledger_in_doubt:
+        parts.append(
+            f"{report.ledger_in_doubt} e-mail(s) in doubt, parked: each is settled by a cancel "
+            "of its batch or by the provider's events, or marked unresolved for an operator "
+            "(docs/sending.md)"
+        )
+    if report.withdrawn_elsewhere:
+        parts.append(
+            f"{len(report.withdrawn_elsewhere)} e-mail(s) not delivered by an earlier attempt "
+            "and not due in this run: the run that has them due sends them (while within the "
+            "grace days)"
+        )
+    return dg.AssetCheckResult(
+        check_name=NO_EMAIL_IN_DOUBT.name,
+        passed=not parts,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="; ".join(parts) or "No attempt in doubt",
+        metadata={
+            "in_doubt": report.ledger_in_doubt,
+            "send_keys": {
+                key: f"batch {batch}, send_at {send_at} UTC: {error}"
+                for key, batch, send_at, error in in_doubt
+            },
+            "not_delivered_not_due": dict(list(report.withdrawn_elsewhere.items())[:_LISTED]),
+        },
+    )

@@ -16,8 +16,10 @@ from orchestration.emails.sending.backend import (
     Withdrawal,
     WithdrawStatus,
 )
+from orchestration.emails.sending.events import EventLog, ProviderEvent, WarehouseEvents
 from orchestration.emails.sending.factory import backend_from_settings
 from orchestration.emails.sending.ledger import (
+    BATCHES_TABLE,
     LEDGER_DDL,
     LEDGER_TABLE,
     LedgerRow,
@@ -30,18 +32,22 @@ from orchestration.emails.sending.retry import RetryPolicy
 from orchestration.emails.sending.sender import (
     MessageOutcome,
     SendingAborted,
+    SendingPolicy,
     SendReport,
     send_emails,
 )
 from orchestration.emails.sending.sendgrid_backend import SendGridBackend
 
 __all__ = [
+    "BATCHES_TABLE",
     "LEDGER_DDL",
     "LEDGER_TABLE",
     "Attempt",
+    "EventLog",
     "LedgerRow",
     "MessageOutcome",
     "OutboxBackend",
+    "ProviderEvent",
     "RetryPolicy",
     "SendBackend",
     "SendGridBackend",
@@ -49,7 +55,9 @@ __all__ = [
     "SendResult",
     "SendStatus",
     "SendingAborted",
+    "SendingPolicy",
     "WithdrawStatus",
+    "WarehouseEvents",
     "Withdrawal",
     "backend_from_settings",
     "email_hash",

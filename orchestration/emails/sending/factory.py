@@ -21,6 +21,7 @@ def backend_from_settings(settings: Settings) -> SendBackend:
         settings.sendgrid_api_key,
         host=settings.sendgrid_api_host,
         sandbox=settings.sendgrid_sandbox,
+        batches=settings.sendgrid_batches,
         asm_group_id=settings.sendgrid_asm_group_id,
         asm_group_ids=settings.sendgrid_asm_groups,
         from_email=settings.from_email,

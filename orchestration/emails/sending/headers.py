@@ -11,6 +11,9 @@ import unicodedata
 from email.errors import HeaderDefect
 from email.headerregistry import Address
 
+# Addresses that are certainly valid: dot-separated atoms of letters, digits and _%+-, at a
+# domain with at least two labels (a subset of RFC 5322's dot-atom form).
+_PLAIN_ADDRESS = re.compile(r"[\w%+-]+(?:\.[\w%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.ASCII)
 # RFC 5322 field names: printable US-ASCII except the colon.
 _HEADER_NAME = re.compile(r"[!-9;-~]+")
 # Headers each backend sets itself; a template cannot replace or add to them.
@@ -40,6 +43,8 @@ class InvalidMessage(ValueError):
 
 def single_line(value: str) -> str:
     """`value` with every line break and control character turned into a single space."""
+    if value.isprintable():  # no control character, line or paragraph separator: fast path
+        return " ".join(value.split())
     without_controls = "".join(
         " " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in value
     )
@@ -48,6 +53,8 @@ def single_line(value: str) -> str:
 
 def checked_address(address: str) -> str:
     """A plain `local@domain` address, or `InvalidMessage`."""
+    if _PLAIN_ADDRESS.fullmatch(address):  # the common case, without the full parser
+        return address
     if address != single_line(address) or " " in address:
         raise InvalidMessage("the recipient address contains spaces or control characters")
     try:

@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -61,6 +61,7 @@ class OutboxBackend:
     """Writes `<stem>.eml` and `<stem>.html` into `outbox_dir`."""
 
     name = "outbox"
+    cancel_cutoff = timedelta(0)  # nothing is scheduled at a provider
 
     def __init__(
         self,
@@ -83,11 +84,19 @@ class OutboxBackend:
     def eml_path(self, send_key: str) -> Path:
         return self.outbox_dir / f"{outbox_stem(send_key)}.eml"
 
-    def new_attempt(self, retry: RetryPolicy, delivery: DeliverySlot | None = None) -> Attempt:
+    @property
+    def cancels_batches(self) -> bool:
+        return False
+
+    def plan(self, delivery: DeliverySlot | None = None) -> Attempt:
         """Scheduled for the first instant of the delivery window from now (no limit ahead)."""
         now = self.clock().replace(microsecond=0)
         scheduled_for = delivery.delivery_time(now) if delivery is not None else now
         return Attempt(backend=self.name, scheduled_for=scheduled_for)
+
+    def open_batch(self, retry: RetryPolicy) -> None:
+        """Files are not batched."""
+        return None
 
     def send(self, email: RenderedEmail, attempt: Attempt) -> SendResult:
         eml = self.eml_path(email.send_key)
@@ -106,15 +115,14 @@ class OutboxBackend:
             return SendResult(SendStatus.RETRY, reason=f"outbox write failed: {exc.strerror}")
         return SendResult(SendStatus.ACCEPTED, provider_message_id=eml.name)
 
-    def withdraw(self, attempt: Attempt, retry: RetryPolicy) -> Withdrawal:
-        if attempt.backend == "sendgrid":
-            # A request to SendGrid was in flight: only the SendGrid backend can cancel it.
-            return Withdrawal(
-                WithdrawStatus.UNDETERMINED,
-                "the attempt in flight was made with the sendgrid backend; re-run with it",
-            )
-        # An outbox attempt is resolved by `send` itself: the .eml exists or it does not.
-        return Withdrawal(WithdrawStatus.NOTHING_IN_FLIGHT)
+    def cancel_batch(
+        self, batch_id: str, first_send_at: datetime, retry: RetryPolicy
+    ) -> Withdrawal:
+        # A SendGrid batch of an earlier run: only the SendGrid backend can cancel it.
+        return Withdrawal(
+            WithdrawStatus.UNDETERMINED,
+            "a SendGrid batch is cancelled only by the sendgrid backend",
+        )
 
     def mime_message(self, email: RenderedEmail, send_at: datetime | None = None) -> EmailMessage:
         """The message as multipart/alternative (text, then HTML) with one-line headers;

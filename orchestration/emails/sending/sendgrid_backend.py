@@ -1,38 +1,46 @@
-"""The SendGrid backend: the official `sendgrid` client, scheduled batches, cancellable.
+"""The SendGrid backend: v3 `mail/send` in scheduled batches that can be cancelled.
 
 SendGrid has no idempotency key, so a request that gets no answer (time-out, dropped
-connection, 5xx) may or may not have been taken. Every attempt is therefore scheduled: it gets
-a fresh batch id (`POST /v3/mail/batch`) and a `send_at` at least `delivery_delay` in the
-future: the first instant from then on inside the reader's delivery window, so a message sent
-after the window waits at SendGrid for the next local morning. A `send_at` further ahead than
-SendGrid schedules (72 hours, less a margin for clock skew) is not attempted: a later run
-sends it. Until `cancel_cutoff` before `send_at` the batch can be cancelled
-(`POST /v3/user/scheduled_sends`), which makes an attempt in doubt harmless: once its batch is
-cancelled, sending again cannot produce a second e-mail. SendGrid refuses to cancel later than
-10 minutes before `send_at`; the default cut-off adds a minute for clock skew.
+connection, 5xx) may or may not have been taken. Every message is therefore scheduled: it
+carries a `send_at` at least `delivery_delay` in the future (the first instant from then on
+inside the reader's delivery window, so a message sent after the window waits at SendGrid for
+the next local morning) and the `batch_id` of its unit: up to `batch_size` messages sent
+together, one batch id (`POST /v3/mail/batch`) for all of them. Until `cancel_cutoff` before
+the batch's earliest `send_at` the batch can be cancelled (`POST /v3/user/scheduled_sends`),
+which withdraws every message in it: the sender decides when that is worth it
+(docs/sending.md). SendGrid refuses to cancel later than 10 minutes before `send_at`; the
+default cut-off adds a minute for clock skew. A `send_at` further ahead than SendGrid
+schedules (72 hours, less a margin for clock skew) is not attempted: a later run sends it.
+
+`batches` says what to do when the service has no batch endpoints (HTTP 404, e.g. the
+janjaali/sendGrid-mock used for local development): `required` (the default) refuses to send,
+once, naming the setting; `optional` says so once and sends without batches (an attempt in
+doubt is then settled only by the provider's events); `off` never asks for batches.
 
 In sandbox mode SendGrid validates the request and delivers nothing, so attempts are not
 batched and an attempt in doubt is simply made again.
 
-The API key is held by the client objects only; it is registered with `redaction` so that it
-is scrubbed from the client's DEBUG logs and from any error text.
+The payloads are built with the `sendgrid` library's `Mail` helper. The requests go through
+one `urllib3` connection pool shared by the worker threads, with keep-alive: the library's own
+HTTP client (`python_http_client`, on `urllib`) opens a new connection for every request, which
+at hundreds of messages a second costs more than the request itself. The API key sits in the
+pool's default headers only; it is registered with `redaction`, so that it is scrubbed from
+any error text and log line.
 """
 
-import http.client
 import json
+import logging
 import math
 import threading
 import time
-import urllib.error
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any
+from typing import Any, Literal
 
+import urllib3
 from pydantic import SecretStr
-from python_http_client.exceptions import HTTPError as ClientHTTPError
-from sendgrid import SendGridAPIClient
+from sendgrid import __version__ as sendgrid_version
 from sendgrid.helpers.mail import (
     Asm,
     BatchId,
@@ -53,6 +61,7 @@ from sendgrid.helpers.mail import (
     To,
     TrackingSettings,
 )
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NameResolutionError
 
 from orchestration.emails.delivery import DeliverySlot
 from orchestration.emails.groups import email_group
@@ -80,6 +89,8 @@ from orchestration.emails.sending.redaction import (
 )
 from orchestration.emails.sending.retry import RateGate, RetryPolicy
 
+logger = logging.getLogger(__name__)
+
 SENDGRID_API_HOST = "https://api.sendgrid.com"
 # SendGrid schedules at most 72 hours ahead. A send_at is never set further ahead than
 # SCHEDULE_HORIZON: SendGrid measures from its own clock, and a send_at it refuses (400) would
@@ -89,6 +100,12 @@ SCHEDULE_HORIZON = _MAX_SCHEDULE_AHEAD - timedelta(minutes=10)
 _MAX_REASON_CHARS = 500
 # However far away a 429's reset time is, the workers are held back at most this long at once.
 _MAX_GATE_HOLD = 300.0
+# The send_at of a message due "as soon as possible" is rounded up to the minute, so the
+# messages of a unit share it (and their batch one cancel deadline).
+_SEND_AT_STEP = 60
+
+BatchMode = Literal["required", "optional", "off"]
+BATCHES_SETTING = "SENDGRID_BATCHES"
 
 
 @dataclass(frozen=True)
@@ -98,7 +115,7 @@ class _Reply:
     status: int | None
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)  # names lower-cased
-    # False only when the request provably never reached the server (connect or send failed).
+    # False only when the request provably never reached the server (connect failed).
     reached_server: bool = True
     transport_error: str | None = None
 
@@ -140,7 +157,7 @@ class _Reply:
 
 
 class SendGridBackend:
-    """Sends through SendGrid's v3 API with the official client; see the module docstring."""
+    """Sends through SendGrid's v3 API; see the module docstring."""
 
     def __init__(
         self,
@@ -148,6 +165,7 @@ class SendGridBackend:
         *,
         host: str = SENDGRID_API_HOST,
         sandbox: bool = False,
+        batches: BatchMode = "required",
         asm_group_id: int | None = None,
         asm_group_ids: Mapping[str, int] | None = None,
         from_email: str = "reports@flywheel.example.com",
@@ -156,6 +174,7 @@ class SendGridBackend:
         delivery_delay: timedelta = timedelta(minutes=30),
         cancel_cutoff: timedelta = timedelta(minutes=11),
         request_timeout: float = 30.0,
+        connections: int = 16,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
@@ -166,11 +185,13 @@ class SendGridBackend:
                 "delivery_delay must be longer than cancel_cutoff (else an attempt in doubt "
                 "could never be cancelled) and within SendGrid's 72 hours"
             )
+        if batches not in ("required", "optional", "off"):
+            raise ValueError(f"{BATCHES_SETTING} must be required, optional or off")
         register_secret(key)
         install_log_scrubbing()
-        self._api_key = SecretStr(key)
         self.host = host.rstrip("/")
         self.sandbox = sandbox
+        self.batches = batches
         self.asm_group_id = asm_group_id
         # e-mail group (seed trigger_priorities.email_group) -> SendGrid unsubscribe group
         self.asm_group_ids = dict(asm_group_ids or {})
@@ -182,7 +203,23 @@ class SendGridBackend:
         self.request_timeout = request_timeout
         self.clock = clock  # naive UTC now (tests run the backend at a chosen instant)
         self._gate = RateGate()
-        self._local = threading.local()
+        self._batches_missing = batches == "off"
+        self._missing_lock = threading.Lock()
+        # One pool for every worker thread: kept-alive connections, at most `connections`.
+        self._base_path = (urllib3.util.parse_url(self.host).path or "").rstrip("/")
+        self._pool = urllib3.connection_from_url(
+            self.host,
+            maxsize=connections,
+            block=True,
+            retries=False,
+            timeout=urllib3.Timeout(connect=min(10.0, request_timeout), read=request_timeout),
+            headers={
+                "Authorization": f"Bearer {key}",
+                "User-Agent": f"sendgrid/{sendgrid_version};python (flywheel)",
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            },
+        )
 
     def __repr__(self) -> str:
         return f"SendGridBackend(host={self.host!r}, sandbox={self.sandbox})"
@@ -191,28 +228,34 @@ class SendGridBackend:
     def name(self) -> str:
         return "sendgrid_sandbox" if self.sandbox else "sendgrid"
 
+    @property
+    def cancels_batches(self) -> bool:
+        return not self.sandbox and not self._batches_missing
+
     # --- the SendBackend protocol -------------------------------------------------------
 
-    def new_attempt(self, retry: RetryPolicy, delivery: DeliverySlot | None = None) -> Attempt:
-        """A fresh batch id and a send_at: the first instant of the delivery window at least
-        `delivery_delay` from now (sandbox: no batch, no send_at; the time is only recorded). Raises
-        `DeliveryTooFarAhead`, before any request, when that is beyond SCHEDULE_HORIZON."""
+    def plan(self, delivery: DeliverySlot | None = None) -> Attempt:
+        """The send_at: the first instant of the delivery window at least `delivery_delay`
+        from now (sandbox: only recorded). Raises `DeliveryTooFarAhead`, before any request,
+        when that is beyond SCHEDULE_HORIZON."""
+        send_at = self._send_at(delivery)
         if self.sandbox:
-            return Attempt(backend=self.name, scheduled_for=self._send_at(delivery))
-        self._send_at(delivery)  # too far ahead: no batch id is spent
-        reply = self._with_retries(retry, lambda client: client.mail.batch.post())
+            return Attempt(backend=self.name, scheduled_for=send_at)
+        return Attempt(backend=self.name, send_at=send_at, scheduled_for=send_at)
+
+    def open_batch(self, retry: RetryPolicy) -> str | None:
+        """A new batch id for a unit of messages; None in sandbox mode or without batches."""
+        if self.sandbox or self._batches_missing:
+            return None
+        reply = self._with_retries(retry, "POST", "/v3/mail/batch")
         body = reply.json()
         if reply.status in (200, 201) and isinstance(body, dict) and body.get("batch_id"):
-            send_at = self._send_at(delivery)
-            return Attempt(
-                backend=self.name,
-                batch_id=str(body["batch_id"]),
-                send_at=send_at,
-                scheduled_for=send_at,
-            )
+            return str(body["batch_id"])
+        if reply.status == 404:
+            return self._without_batches(reply)
         raise AttemptUnavailable(
             f"could not create a batch id: {reply.reason()}",
-            credentials_refused=reply.credentials_refused,
+            abort_run=reply.credentials_refused,
         )
 
     def send(self, email: RenderedEmail, attempt: Attempt) -> SendResult:
@@ -222,64 +265,68 @@ class SendGridBackend:
         except InvalidMessage as exc:
             return SendResult(SendStatus.REJECTED, reason=scrub(str(exc)))
         self._gate.wait()
-        if attempt.send_at is not None and not self._cancellable(attempt.send_at):
+        if attempt.batch_id is not None and not self._cancellable(attempt.send_at):
             # The attempt waited too long (rate limit) to still be cancellable if it goes
             # wrong: it is not made; a fresh attempt gets a fresh send_at.
-            return SendResult(SendStatus.RETRY, reason="attempt expired before it was made")
-        reply = self._request(lambda client: client.mail.send.post(request_body=payload))
+            # Not a failing provider: counted as a rate limit.
+            return SendResult(
+                SendStatus.RETRY, reason="attempt expired before it was made", rate_limited=True
+            )
+        reply = self._request("POST", "/v3/mail/send", payload)
         if reply.status in (200, 202):
             return SendResult(
                 SendStatus.ACCEPTED, provider_message_id=reply.headers.get("x-message-id")
             )
         if reply.status == 429:
-            return SendResult(SendStatus.RETRY, reason=reply.reason(), retry_at=reply.reset_at())
+            return SendResult(
+                SendStatus.RETRY,
+                reason=reply.reason(),
+                retry_at=reply.reset_at(),
+                rate_limited=True,
+            )
         if reply.credentials_refused:
             return SendResult(SendStatus.REFUSED_CREDENTIALS, reason=reply.reason())
         if reply.status is not None and reply.status < 500:
             return SendResult(SendStatus.REJECTED, reason=reply.reason())
-        if not reply.reached_server or attempt.batch_id is None:
+        if not reply.reached_server or self.sandbox:
             # Never arrived, or arrived in sandbox mode where nothing is delivered.
             return SendResult(SendStatus.RETRY, reason=reply.reason())
         # A 5xx (possibly from a proxy in front of the mail service), a time-out or a dropped
         # connection: the provider may have taken the message.
         return SendResult(SendStatus.IN_DOUBT, reason=reply.reason())
 
-    def withdraw(self, attempt: Attempt, retry: RetryPolicy) -> Withdrawal:
-        """Cancel the attempt's batch, if it is still before its cancel window closes."""
-        if attempt.backend != "sendgrid":
-            return Withdrawal(WithdrawStatus.NOTHING_IN_FLIGHT)
-        if attempt.batch_id is None or attempt.send_at is None:
-            return Withdrawal(WithdrawStatus.TOO_LATE, "the attempt has no batch to cancel")
-        batch = attempt.batch_id
+    def cancel_batch(
+        self, batch_id: str, first_send_at: datetime, retry: RetryPolicy
+    ) -> Withdrawal:
+        """Cancel the batch, if it is still before its cancel window closes."""
         last_reason = "not tried"
         for number in range(1, retry.max_attempts + 1):
-            if not self._cancellable(attempt.send_at):
-                return Withdrawal(WithdrawStatus.TOO_LATE, "past the batch's cancel window")
-            status, reply = self._batch_status(batch)
+            status, reply = self._batch_status(batch_id)
             if status == "cancel":
                 return Withdrawal(WithdrawStatus.CANCELLED)
+            if not self._cancellable(first_send_at):
+                return Withdrawal(WithdrawStatus.TOO_LATE, "past the batch's cancel window")
             if reply.credentials_refused:
                 return Withdrawal(WithdrawStatus.UNDETERMINED, f"cancel: {reply.reason()}")
             if not reply.retryable:  # 200 without a status, or 404: nothing set yet
                 # No status yet: set one; paused (by someone): turn it into a cancellation.
-                reply = self._request(
-                    partial(_post_cancel, batch)
-                    if status is None
-                    else partial(_patch_cancel, batch)
-                )
+                if status is None:
+                    body = {"batch_id": batch_id, "status": "cancel"}
+                    reply = self._request("POST", "/v3/user/scheduled_sends", body)
+                else:
+                    path = f"/v3/user/scheduled_sends/{batch_id}"
+                    reply = self._request("PATCH", path, {"status": "cancel"})
                 if reply.status in (200, 201, 204):
                     return Withdrawal(WithdrawStatus.CANCELLED)
                 if not reply.retryable:
                     # Refused (e.g. too many cancelled batches). Check: a cancel that was
                     # taken by an earlier, unanswered request shows up as the status.
-                    status, _ = self._batch_status(batch)
+                    status, _ = self._batch_status(batch_id)
                     if status == "cancel":
                         return Withdrawal(WithdrawStatus.CANCELLED)
-                    if not self._cancellable(attempt.send_at):
+                    if not self._cancellable(first_send_at):
                         return Withdrawal(WithdrawStatus.TOO_LATE, reply.reason())
-                    return Withdrawal(
-                        WithdrawStatus.UNDETERMINED, f"cancel refused: {reply.reason()}"
-                    )
+                    return Withdrawal(WithdrawStatus.REFUSED, f"cancel refused: {reply.reason()}")
             last_reason = reply.reason()
             if number < retry.max_attempts:
                 self._pause(retry, number, reply)
@@ -288,7 +335,7 @@ class SendGridBackend:
     # --- the request payload ------------------------------------------------------------
 
     def payload(self, email: RenderedEmail, attempt: Attempt) -> dict[str, Any]:
-        """The v3 `mail/send` body, built with the client's `Mail` helper."""
+        """The v3 `mail/send` body, built with the library's `Mail` helper."""
         mail = Mail(
             from_email=From(self.from_email, self.from_name or None),
             to_emails=To(checked_address(email.to_email), single_line(email.to_name or "") or None),
@@ -308,37 +355,28 @@ class SendGridBackend:
         if self.sandbox:
             mail.mail_settings = MailSettings(sandbox_mode=SandBoxMode(True))
         mail.tracking_settings = TrackingSettings(click_tracking=ClickTracking(enable=True))
-        if attempt.batch_id is not None and attempt.send_at is not None:
-            mail.batch_id = BatchId(attempt.batch_id)
+        if attempt.send_at is not None:
             mail.send_at = SendAt(_epoch(attempt.send_at))
+            if attempt.batch_id is not None:
+                mail.batch_id = BatchId(attempt.batch_id)
         return mail.get()
 
     # --- HTTP -----------------------------------------------------------------------
 
-    def _client(self) -> Any:
-        """This thread's python_http_client (one per worker thread; they are cheap)."""
-        client = getattr(self._local, "client", None)
-        if client is None:
-            api = SendGridAPIClient(api_key=self._api_key.get_secret_value(), host=self.host)
-            api.client.timeout = self.request_timeout
-            client = self._local.client = api.client
-        return client
-
-    def _request(self, call: Callable[[Any], Any]) -> _Reply:
-        """One request. Exceptions are turned into a `_Reply` without ever formatting the
-        client's objects (the request object carries the Authorization header)."""
+    def _request(self, method: str, path: str, body: Any = None) -> _Reply:
+        """One request. Transport errors become a `_Reply` (scrubbed text, never the
+        request's headers)."""
         self._gate.wait()
+        data = None if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
         try:
-            response = call(self._client())
-            reply = _Reply(response.status_code, response.body or b"", _headers(response.headers))
-        except ClientHTTPError as exc:  # the client raises for every status >= 400
-            reply = _Reply(exc.status_code, exc.body or b"", _headers(exc.headers))
-        except urllib.error.URLError as exc:
-            # urllib raises URLError when connecting or writing the request fails: the request
-            # was not complete, so the provider cannot have acted on it.
-            reply = _Reply(None, reached_server=False, transport_error=_describe(exc.reason))
-        except (OSError, http.client.HTTPException) as exc:
-            # Failed while waiting for or reading the answer: the request was sent.
+            response = self._pool.urlopen(method, self._base_path + path, body=data)
+            reply = _Reply(response.status, response.data or b"", _headers(response.headers))
+        except (ConnectTimeoutError, NameResolutionError) as exc:
+            # Connecting failed (NewConnectionError is a ConnectTimeoutError): the request
+            # never left, so the provider cannot have acted on it.
+            reply = _Reply(None, reached_server=False, transport_error=_describe(exc))
+        except HTTPError as exc:
+            # Failed while sending or waiting for the answer: the request may have arrived.
             reply = _Reply(None, transport_error=_describe(exc))
         if reply.status == 429:
             reset = reply.reset_at()
@@ -346,18 +384,40 @@ class SendGridBackend:
                 self._gate.hold_until(min(reset, time.time() + _MAX_GATE_HOLD))
         return reply
 
-    def _with_retries(self, retry: RetryPolicy, call: Callable[[Any], Any]) -> _Reply:
+    def _with_retries(self, retry: RetryPolicy, method: str, path: str) -> _Reply:
         """A call that is safe to repeat (creating a batch id), retried while retryable."""
         for number in range(1, retry.max_attempts + 1):
-            reply = self._request(call)
+            reply = self._request(method, path)
             if not reply.retryable or number == retry.max_attempts:
                 return reply
             self._pause(retry, number, reply)
         raise AssertionError("unreachable")
 
+    def _without_batches(self, reply: _Reply) -> None:
+        """The service has no batch endpoints: refuse (`required`), or say so once and go
+        on without batches (`optional`)."""
+        what = f"{self.host} has no scheduled-send batches (POST /v3/mail/batch: {reply.reason()})"
+        if self.batches == "required":
+            raise AttemptUnavailable(
+                f"{what}. Nothing was sent. Point SENDGRID_API_HOST at SendGrid, or set "
+                f"{BATCHES_SETTING}=optional to send without batches: an attempt in doubt is "
+                "then settled only by the provider's events (docs/sending.md)",
+                abort_run=True,
+            )
+        with self._missing_lock:
+            if not self._batches_missing:
+                self._batches_missing = True
+                logger.warning(
+                    "send: %s; sending without batches (%s=optional): an attempt in doubt is "
+                    "settled only by the provider's events (docs/sending.md)",
+                    what,
+                    BATCHES_SETTING,
+                )
+        return None
+
     def _batch_status(self, batch: str) -> tuple[str | None, _Reply]:
         """The batch's scheduled-send status (`cancel`, `pause` or None) and the reply."""
-        reply = self._request(lambda client: client.user.scheduled_sends._(batch).get())
+        reply = self._request("GET", f"/v3/user/scheduled_sends/{batch}")
         body = reply.json()
         if reply.status == 200 and isinstance(body, list):
             for entry in body:
@@ -369,29 +429,27 @@ class SendGridBackend:
         reset = reply.reset_at() if reply.status == 429 else None
         time.sleep(retry.until_reset(reset) if reset is not None else retry.backoff(number))
 
-    def _cancellable(self, send_at: datetime) -> bool:
-        return self.clock() < send_at - self.cancel_cutoff
+    def _cancellable(self, send_at: datetime | None) -> bool:
+        return send_at is not None and self.clock() < send_at - self.cancel_cutoff
 
     def _send_at(self, delivery: DeliverySlot | None) -> datetime:
         """The first instant of the delivery window at least `delivery_delay` from now, in
-        whole seconds (SendGrid takes epoch seconds: rounded up, never earlier)."""
+        whole seconds (SendGrid takes epoch seconds: rounded up, never earlier); "as soon as
+        possible" is rounded up to the minute."""
         now = self.clock()
-        earliest = (now + self.delivery_delay).replace(microsecond=0) + timedelta(seconds=1)
+        earliest = _ceil(now + self.delivery_delay, _SEND_AT_STEP)
         send_at = delivery.delivery_time(earliest) if delivery is not None else earliest
-        if send_at.microsecond:
-            send_at = send_at.replace(microsecond=0) + timedelta(seconds=1)
+        send_at = _ceil(send_at, 1)
         if send_at > now + SCHEDULE_HORIZON:
             raise DeliveryTooFarAhead(send_at)
         return send_at
 
 
-def _post_cancel(batch: str, client: Any) -> Any:
-    body = {"batch_id": batch, "status": "cancel"}
-    return client.user.scheduled_sends.post(request_body=body)
-
-
-def _patch_cancel(batch: str, client: Any) -> Any:
-    return client.user.scheduled_sends._(batch).patch(request_body={"status": "cancel"})
+def _ceil(moment: datetime, seconds: int) -> datetime:
+    """`moment` rounded up to a multiple of `seconds` since the epoch."""
+    epoch = datetime(1970, 1, 1)
+    whole = math.ceil((moment - epoch).total_seconds() / seconds) * seconds
+    return epoch + timedelta(seconds=whole)
 
 
 def _epoch(moment: datetime) -> int:
