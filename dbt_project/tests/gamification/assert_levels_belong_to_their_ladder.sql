@@ -2,6 +2,9 @@
 -- own ladder in seed gamification_levels: the e-mails name them. Returns each (ladder, column,
 -- level) that is not, with the number of rows that have it.
 
+-- It reads a seed too: meta.dagster.ref makes it a Dagster asset check of the model it tests.
+{{ config(meta={"dagster": {"ref": {"name": "fct_gamification_levels"}}}) }}
+
 with
 
 levels as (
