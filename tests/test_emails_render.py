@@ -30,7 +30,7 @@ from orchestration.emails.i18n import (
     negotiate_locale,
 )
 from orchestration.emails.inline import protect
-from orchestration.emails.preview import BASE_PAYLOAD, PREVIEW_LOCALES, sample_payloads
+from orchestration.emails.preview import PREVIEW_LOCALES, base_payload, sample_payloads
 from orchestration.emails.render import (
     PAYLOAD_COLUMNS,
     TRIGGER_TEMPLATES,
@@ -608,7 +608,7 @@ def test_payload_columns_match_the_model_documentation():
     model = next(m for m in models if m["name"] == "rpt_email_payloads")
     documented = [column["name"] for column in model["columns"]]
     assert set(PAYLOAD_COLUMNS) <= set(documented)
-    assert list(BASE_PAYLOAD) == documented  # the previews carry every column
+    assert list(base_payload()) == documented  # the previews carry every column
 
 
 class _Canonical(HTMLParser):

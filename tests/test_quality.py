@@ -1,7 +1,7 @@
 """The data-quality checks pass on a clean warehouse and fail, naming the problem, on bad ones.
 
-Each test builds a tiny DuckDB warehouse with only the tables the suites read (the rule seeds
-are the project's own CSVs), breaks one thing, and runs the checks against it.
+Each test builds a tiny DuckDB warehouse with only the tables the suites read, breaks one
+thing, and runs the checks against it.
 """
 
 from datetime import date, timedelta
@@ -12,12 +12,10 @@ import duckdb
 import pytest
 
 from orchestration.quality import INBOX_GUARDED_ASSETS, quality_checks, source_freshness_checks
-from orchestration.quality.checks import ACCOUNTS, RAW_EVENTS, USERS
+from orchestration.quality.checks import RAW_EVENTS, USERS
 from orchestration.resources import Warehouse
-from orchestration.settings import REPO_ROOT
 
-SEEDS = REPO_ROOT / "dbt_project" / "seeds"
-# Recent days, so no event is "in the future" of the machine's clock.
+# The last day of the events and payloads.
 AS_OF = date.today() - timedelta(days=2)
 DAY = AS_OF.isoformat()
 MONTH = AS_OF.replace(day=1).isoformat()
@@ -25,34 +23,22 @@ MONTH = AS_OF.replace(day=1).isoformat()
 CHECKS = {next(iter(check.check_keys)).name: check for check in quality_checks}
 BLOCKING = {
     "events_volume_is_normal",
-    "percentile_ranks_in_range",
-    "levels_in_their_ladder",
     "payloads_within_caps",
     "payloads_exclude_holdout",
     "payloads_have_recipient",
 }
 
 CLEAN_WAREHOUSE_SQL = f"""
-create schema seeds;
 create schema staging;
 create schema marts;
 create schema email;
 
-create table seeds.event_types as select * from read_csv('{SEEDS / "event_types.csv"}');
-create table seeds.gamification_levels as
-    select * from read_csv('{SEEDS / "gamification_levels.csv"}');
-create table seeds.supported_locales as
-    select * from read_csv('{SEEDS / "supported_locales.csv"}');
-
-create table staging.stg_product__accounts as
-    select * from (values ('acc_0001', 120), ('acc_0002', 4)) as t(account_id, employee_count);
-
 create table staging.stg_product__users as
     select * from (values
-        ('usr_0001', 'acc_0001', 'en', 'en', 'Europe/Paris'),
-        ('usr_0002', 'acc_0002', 'fr', 'fr-ca', 'America/Toronto'),
-        ('usr_0003', 'acc_0001', 'ru', 'ru', 'Pacific/Auckland')
-    ) as t(user_id, account_id, language, locale, timezone);
+        ('usr_0001', 'acc_0001', 'Europe/Paris'),
+        ('usr_0002', 'acc_0002', 'America/Toronto'),
+        ('usr_0003', 'acc_0001', 'Pacific/Auckland')
+    ) as t(user_id, account_id, timezone);
 
 create table marts.dim_users as
     select * from (values ('usr_0001', false), ('usr_0002', false), ('usr_0003', true))
@@ -75,21 +61,6 @@ select
         + to_minutes(cast(event_number as integer)) as occurred_at,
     cast(date '{DAY}' + 1 as timestamp) as loaded_at
 from per_day;
-
-create table marts.fct_cohort_benchmarks as
-    select * from (values
-        ('acc_0001', date '{MONTH}', 'tasks_completed', 100.0),
-        ('acc_0002', date '{MONTH}', 'tasks_completed', 0.0),
-        ('acc_0001', date '{MONTH}', 'active_users', 50.0),
-        ('acc_0002', date '{MONTH}', 'active_users', null)
-    ) as t(account_id, month, metric, percentile_rank);
-
-create table marts.fct_gamification_levels as
-    select * from (values
-        ('user', 'usr_0001', 'usage_tier', date '{DAY}', 'Silver', 'Gold', 'Silver'),
-        ('user', 'usr_0001', 'performance', date '{DAY}', null, 'Pro', null),
-        ('user', 'usr_0002', 'mastery', date '{DAY}', 'Advocate', null, 'Advocate')
-    ) as t(entity_type, entity_id, ladder, as_of_date, level, next_level, highest_level_ever);
 
 -- usr_0001: 3 e-mails in 7 days (the weekly cap), one a day; usr_0002: one
 create table email.rpt_email_payloads as
@@ -126,12 +97,8 @@ def test_the_checks_cover_the_guarded_models():
     assert {key for check in quality_checks for key in check.check_keys} == {
         dg.AssetCheckKey(key, name)
         for name, key in [
-            ("events_are_valid", INBOX_GUARDED_ASSETS[0]),
-            ("users_are_valid", USERS),
-            ("accounts_are_valid", ACCOUNTS),
+            ("user_time_zones_are_known", USERS),
             ("events_volume_is_normal", INBOX_GUARDED_ASSETS[0]),
-            ("percentile_ranks_in_range", dg.AssetKey(["marts", "fct_cohort_benchmarks"])),
-            ("levels_in_their_ladder", dg.AssetKey(["marts", "fct_gamification_levels"])),
             ("payloads_within_caps", dg.AssetKey(["email", "rpt_email_payloads"])),
             ("payloads_exclude_holdout", dg.AssetKey(["email", "rpt_email_payloads"])),
             ("payloads_have_recipient", dg.AssetKey(["email", "rpt_email_payloads"])),
@@ -198,86 +165,27 @@ BAD_WAREHOUSES = {
         ],
         [f"user usr_0001 has 4 payloads in the 7 days to {DAY} (weekly cap 3)"],
     ),
-    "a payload without an e-mail address or in an untranslated locale": (
+    "a payload without an e-mail address": (
         "payloads_have_recipient",
         [
             "update email.rpt_email_payloads set email = ' ' "
             "where send_key = 'usr_0002:weekly_report:W1'",
-            "update email.rpt_email_payloads set locale = 'de' "
-            "where send_key = 'usr_0001:weekly_report:W1'",
         ],
-        [
-            "1 payload(s) without an e-mail address, e.g. usr_0002:weekly_report:W1",
-            "1 payload(s) in locale 'de', e.g. usr_0001:weekly_report:W1",
-        ],
-    ),
-    "a percentile of 120": (
-        "percentile_ranks_in_range",
-        [
-            "update marts.fct_cohort_benchmarks set percentile_rank = 120 "
-            "where account_id = 'acc_0001' and metric = 'tasks_completed'"
-        ],
-        [
-            f"account acc_0001 has percentile_rank 120 for tasks_completed in {MONTH[:7]} "
-            "(1 row(s) of that month outside 0-100)"
-        ],
-    ),
-    "a level not in its ladder": (
-        "levels_in_their_ladder",
-        [
-            f"""insert into marts.fct_gamification_levels values
-            ('user', 'usr_0002', 'usage_tier', date '{DAY}', 'Expert', null, 'Expert')"""
-        ],
-        [
-            "level 'Expert' is not a level of ladder 'usage_tier' (1 row(s), e.g. usr_0002",
-            "highest_level_ever 'Expert' is not a level of ladder 'usage_tier'",
-        ],
+        ["1 payload(s) without an e-mail address, e.g. usr_0002:weekly_report:W1"],
     ),
     "a missing table": (
         "payloads_within_caps",
         ["drop table email.rpt_email_payloads"],
         ["could not read the warehouse", "rpt_email_payloads"],
     ),
-    # warnings: shown in the UI, do not block
-    "an unknown event name and a duplicated event_id": (
-        "events_are_valid",
+    # a warning: shown in the UI, does not block
+    "a user with a time zone unknown to zoneinfo": (
+        "user_time_zones_are_known",
         [
-            "update staging.stg_product__events set event_name = 'page_viewed' "
-            "where event_id = 'acc_0002-0-0'",
-            "update staging.stg_product__events set event_id = 'acc_0002-0-0' "
-            "where event_id = 'acc_0002-0-1'",
-        ],
-        [
-            "1 event(s) named 'page_viewed', not in seed event_types",
-            "duplicated: acc_0002-0-0",
-        ],
-    ),
-    "an event loaded before it happened": (
-        "events_are_valid",
-        [
-            "update staging.stg_product__events set loaded_at = occurred_at - interval 2 hour "
-            "where event_id = 'acc_0001-0-5'"
-        ],
-        ["event acc_0001-0-5 occurred 120 minutes after it was loaded"],
-    ),
-    "a user with an unsupported language and an unknown time zone": (
-        "users_are_valid",
-        [
-            "update staging.stg_product__users set language = 'de', timezone = 'Mars/Olympus' "
+            "update staging.stg_product__users set timezone = 'Mars/Olympus' "
             "where user_id = 'usr_0002'"
         ],
-        [
-            "user usr_0002 (account acc_0002): language 'de'",
-            "user usr_0002 (account acc_0002): time zone 'Mars/Olympus' is unknown to zoneinfo",
-        ],
-    ),
-    "a negative employee count": (
-        "accounts_are_valid",
-        [
-            "update staging.stg_product__accounts set employee_count = -3 "
-            "where account_id = 'acc_0002'"
-        ],
-        ["account acc_0002: employee_count -3"],
+        ["user usr_0002 (account acc_0002): time zone 'Mars/Olympus' is unknown to zoneinfo"],
     ),
 }
 
@@ -329,7 +237,7 @@ def test_the_volume_check_judges_the_runs_as_of_day(tmp_path):
 
 def _stub_models() -> dg.AssetsDefinition:
     """Stands in for the dbt models the checks guard (the tables are already built)."""
-    keys = [*INBOX_GUARDED_ASSETS, USERS, ACCOUNTS]
+    keys = [*INBOX_GUARDED_ASSETS, USERS]
 
     @dg.multi_asset(specs=[dg.AssetSpec(key) for key in keys], can_subset=True)
     def dbt_models(context: dg.AssetExecutionContext):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jinja2 import Environment, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from orchestration.settings import Settings
 
@@ -32,6 +32,8 @@ PREHEADER_MAX_CHARS = 100
 PREHEADER_MIN_CHARS = 40
 WIDTHS = {"mobile": 375, "desktop": 800}
 LOCALES_DIR = "locales"
+# The pages' Jinja templates (the inbox view, a sample's languages side by side) and their CSS.
+PAGES_DIR = Path(__file__).parent / "gallery_pages"
 
 
 @dataclass(frozen=True)
@@ -79,157 +81,10 @@ class GallerySample:
         return f"{LOCALES_DIR}/{self.template}--{self.scenario}.html"
 
 
-_STYLE = """
-body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; margin: 24px;
-       color: #1f2937; }
-h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
-a { color: #1d4ed8; }
-.muted { color: #4b5563; font-size: 13px; }
-.flag { color: #b91c1c; font-weight: 600; }
-"""
-
-_INBOX = (
-    """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Flywheel e-mail previews: inbox view</title>
-<style>"""
-    + _STYLE
-    + """
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #e5e7eb; padding: 6px 8px; text-align: left; vertical-align: top;
-         font-size: 14px; }
-th { background: #f9fafb; }
-.sample { width: 30%; }
-.inbox-line { max-width: 420px; }
-.inbox-line .from { font-weight: 700; }
-.inbox-line .subject { font-weight: 600; }
-.inbox-line .preheader { color: #4b5563; }
-.cut { color: #9ca3af; text-decoration: line-through; }
-.length { white-space: nowrap; text-align: right; }
-.reader { font-size: 12px; background: #e0e7ff; border-radius: 4px; padding: 0 4px; }
-</style>
-</head>
-<body>
-<h1>Flywheel e-mail previews: inbox view</h1>
-<p class="muted">{{ samples|length }} sample(s) × {{ locales|join(", ") }}: {{ previews_count }}
-messages, from {{ source_note }}. Sender: {{ from_name }} &lt;{{ from_email }}&gt;. Open a
-sample's languages side by side at phone and desktop widths, or each e-mail alone.</p>
-<p class="muted">Limits: a subject over {{ subject_max }} characters or a preheader over
-{{ preheader_max }} is cut off in most inboxes (the part cut off is struck through); a preheader
-under {{ preheader_min }} leaves the preview line half empty.</p>
-<nav class="muted">{% for template in templates %}<a href="#{{ template }}">{{ template }}</a>
-{% endfor %}</nav>
-{% for template in templates %}
-<h2 id="{{ template }}">{{ template }}</h2>
-<table class="inbox">
-  <tr><th>sample</th><th>language</th><th>as an inbox lists it</th><th>subject</th>
-    <th>preheader</th><th>open</th></tr>
-  {% for sample in by_template[template] %}
-  {% for p in sample.previews %}{% set line = inbox[p.stem] %}
-  <tr class="message" data-stem="{{ p.stem }}" data-subject-chars="{{ line.subject_chars }}"
-      data-preheader-chars="{{ line.preheader_chars }}">
-    {% if loop.first %}
-    <td class="sample" rowspan="{{ sample.previews|length }}"><strong>{{ sample.scenario }}</strong>
-      <span class="muted">{{ sample.description }}</span><br>
-      <a class="side-by-side" href="{{ sample.page }}">languages side by side</a></td>
-    {% endif %}
-    <td>{{ p.locale }}{% if p.locale == p.reader_locale %}
-      <span class="reader">the reader's</span>{% endif %}</td>
-    <td class="inbox-line" lang="{{ p.email.locale }}">
-      <div class="from">{{ from_name }}</div>
-      <div class="subject">{{ line.subject[:subject_max] }}<span class="cut">
-        {{- line.subject[subject_max:] }}</span></div>
-      <div class="preheader">{{ line.preheader[:preheader_max] }}<span class="cut">
-        {{- line.preheader[preheader_max:] }}</span></div>
-    </td>
-    <td class="length subject-chars">{{ line.subject_chars }}{% if line.subject_flag %}
-      <span class="flag">⚠ {{ line.subject_flag }}</span>{% endif %}</td>
-    <td class="length preheader-chars">{{ line.preheader_chars }}{% if line.preheader_flag %}
-      <span class="flag">⚠ {{ line.preheader_flag }}</span>{% endif %}</td>
-    <td><a class="email" href="{{ p.stem }}.html">HTML</a> ·
-      <a class="text" href="{{ p.stem }}.txt">text</a></td>
-  </tr>
-  {% endfor %}
-  {% endfor %}
-</table>
-{% endfor %}
-</body>
-</html>
-"""
-)
-
-_SIDE_BY_SIDE = (
-    """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ sample.template }} · {{ sample.scenario }}: languages side by side</title>
-<style>"""
-    + _STYLE
-    + """
-body { margin: 16px; }
-{% for name, px in widths.items() %}body.{{ name }} { --frame-width: {{ px }}px; }
-{% endfor %}
-.widths button { font: inherit; padding: 4px 10px; border: 1px solid #9ca3af; background: #fff;
-                 border-radius: 4px; cursor: pointer; }
-.widths button[aria-pressed="true"] { background: #1f2937; color: #fff; }
-.frames { display: flex; gap: 16px; align-items: flex-start; margin-top: 12px; }
-figure { margin: 0; width: var(--frame-width); flex: none; }
-figcaption { font-size: 13px; margin-bottom: 6px; min-height: 3.6em; }
-iframe { box-sizing: content-box; width: var(--frame-width); height: 80vh; min-height: 560px;
-         border: 1px solid #d1d5db; background: #fff; }
-</style>
-</head>
-<body class="mobile">
-<p class="muted"><a href="../index.html#{{ sample.template }}">← inbox view</a>
-{% if previous %} · <a href="../{{ previous.page }}">←
-  {{ previous.template }} · {{ previous.scenario }}</a>{% endif %}
-{% if next %} · <a href="../{{ next.page }}">
-  {{ next.template }} · {{ next.scenario }} →</a>{% endif %}</p>
-<h1>{{ sample.template }} · {{ sample.scenario }}</h1>
-<p class="muted">{{ sample.description }}</p>
-<div class="widths" role="group" aria-label="Width">
-  {% for name, px in widths.items() %}
-  <button type="button" data-width="{{ name }}"
-    aria-pressed="{{ 'true' if loop.first else 'false' }}">
-    {{ name|capitalize }} · {{ px }} px</button>
-  {% endfor %}
-</div>
-<div class="frames">
-  {% for p in sample.previews %}{% set line = inbox[p.stem] %}
-  <figure data-locale="{{ p.locale }}">
-    <figcaption lang="{{ p.email.locale }}"><strong>{{ p.locale }}</strong>
-      <a href="../{{ p.stem }}.html">{{ line.subject }}</a>
-      <span class="muted">{{ line.preheader }}</span></figcaption>
-    <iframe src="../{{ p.stem }}.html" title="{{ p.locale }}: {{ line.subject }}"></iframe>
-  </figure>
-  {% endfor %}
-</div>
-<script>
-function showWidth(name) {
-  document.body.className = name;
-  for (const button of document.querySelectorAll("button[data-width]")) {
-    button.setAttribute("aria-pressed", String(button.dataset.width === name));
-  }
-  try { history.replaceState(null, "", "#" + name); } catch (error) { /* file: URLs */ }
-}
-for (const button of document.querySelectorAll("button[data-width]")) {
-  button.addEventListener("click", () => showWidth(button.dataset.width));
-}
-showWidth(location.hash === "#desktop" ? "desktop" : "mobile");
-</script>
-</body>
-</html>
-"""
-)
-
-
 def _environment() -> Environment:
-    return Environment(autoescape=select_autoescape(default_for_string=True), trim_blocks=True)
+    return Environment(
+        loader=FileSystemLoader(PAGES_DIR), autoescape=select_autoescape(), trim_blocks=True
+    )
 
 
 def group_samples(previews: list[Preview]) -> list[GallerySample]:
@@ -259,7 +114,7 @@ def write_gallery(
     templates = list(dict.fromkeys(sample.template for sample in samples))
     env = _environment()
 
-    side_by_side = env.from_string(_SIDE_BY_SIDE)
+    side_by_side = env.get_template("side_by_side.html")
     for number, sample in enumerate(samples):
         page = side_by_side.render(
             sample=sample,
@@ -270,7 +125,7 @@ def write_gallery(
         )
         (out_dir / sample.page).write_text(page, encoding="utf-8")
 
-    index = env.from_string(_INBOX).render(
+    index = env.get_template("inbox.html").render(
         samples=samples,
         previews_count=len(previews),
         locales=list(dict.fromkeys(p.locale for p in previews)),

@@ -58,7 +58,4 @@ RAW_TABLES: dict[str, RawTable] = {
     )
 }
 
-# Columns the loader adds to every raw row, so each staged or quarantined row can be traced
-# back to the file and line it came from.
-METADATA_COLUMNS = ("_source_file", "_source_row", "_loaded_at")
 SUPPORTED_SUFFIXES = (".csv", ".parquet")

@@ -35,10 +35,11 @@ from orchestration.ingestion.contract import RAW_TABLES, SUPPORTED_SUFFIXES, Raw
 
 LEDGER = "raw._loaded_files"
 
-# The same DDL on DuckDB and PostgreSQL. A file's rows, as `_file_rows()` gives them, fill
-# every column but `_loaded_at`: the time (UTC) the load's transaction started, which the
-# column's default gives on both (DuckDB's writer also sets it, for tables created before
-# the default existed).
+# Every raw row names the file and line it came from, so each staged or quarantined row can be
+# traced back to them. The same DDL on DuckDB and PostgreSQL. A file's rows, as `_file_rows()`
+# gives them, fill every column but `_loaded_at`: the time (UTC) the load's transaction
+# started, which the column's default gives on both (DuckDB's writer also sets it, for tables
+# created before the default existed).
 _LOADED_AT = "(now() at time zone 'UTC')"
 _METADATA_DDL = (
     "_source_file varchar not null, _source_row bigint not null, "

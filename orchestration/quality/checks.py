@@ -1,10 +1,9 @@
 """Great Expectations suites as Dagster asset checks on the raw events and the dbt models they
 guard.
 
-Blocking checks (severity ERROR) guard the inbox: the freshness and volume of the events, the
-benchmarks and levels the e-mails quote, and the payloads themselves (caps, holdout,
-recipient). The staging checks are warnings: they show in the UI, but nothing in an e-mail
-depends on them alone.
+Blocking checks (severity ERROR) guard the inbox: the freshness and volume of the events, and
+the payloads themselves (caps, holdout, recipient). The time zone check is a warning: it shows
+in the UI, but a user whose zone Python does not know gets the weekly report on UTC time.
 
 Dagster's `blocking=True` holds back only the assets that depend directly on the checked
 asset: assets further downstream, and the other models of the same dbt step, still run. So
@@ -32,13 +31,10 @@ if TYPE_CHECKING:
 RAW_EVENTS = dg.AssetKey(["raw", "events"])
 EVENTS = dg.AssetKey(["staging", "stg_product__events"])
 USERS = dg.AssetKey(["staging", "stg_product__users"])
-ACCOUNTS = dg.AssetKey(["staging", "stg_product__accounts"])
-COHORT_BENCHMARKS = dg.AssetKey(["marts", "fct_cohort_benchmarks"])
-GAMIFICATION_LEVELS = dg.AssetKey(["marts", "fct_gamification_levels"])
 EMAIL_PAYLOADS = dg.AssetKey(["email", "rpt_email_payloads"])
 
 # The assets with blocking checks: the send step must depend on each of them directly.
-INBOX_GUARDED_ASSETS = (EVENTS, COHORT_BENCHMARKS, GAMIFICATION_LEVELS, EMAIL_PAYLOADS, RAW_EVENTS)
+INBOX_GUARDED_ASSETS = (EVENTS, EMAIL_PAYLOADS, RAW_EVENTS)
 
 # At most this many failure messages in a check's description; metadata lists them all.
 MAX_MESSAGES_IN_DESCRIPTION = 3
@@ -133,44 +129,14 @@ WARN = dg.AssetCheckSeverity.WARN
 
 
 @dg.asset_check(
-    asset=EVENTS,
-    description="Ids present, event_id unique, event_name in seed event_types, no event in "
-    "the future or after its load time (dbt var future_tolerance_minutes).",
-)
-def events_are_valid(warehouse: Warehouse) -> dg.AssetCheckResult:
-    from orchestration.quality import suites
-
-    now = datetime.now(UTC).replace(tzinfo=None)
-    tolerance = thresholds.future_tolerance_minutes()
-    return evaluate(
-        warehouse,
-        lambda con: [
-            suites.events_integrity_suite(con, now=now, tolerance_minutes=tolerance),
-            suites.events_vocabulary_suite(con),
-        ],
-        severity=WARN,
-    )
-
-
-@dg.asset_check(
     asset=USERS,
-    description="user_id present and unique, language supported, locale normalised, time "
-    "zone present and known to zoneinfo.",
+    description="Every user's time zone is known to Python's zoneinfo (the weekly report's "
+    "local send time).",
 )
-def users_are_valid(warehouse: Warehouse) -> dg.AssetCheckResult:
+def user_time_zones_are_known(warehouse: Warehouse) -> dg.AssetCheckResult:
     from orchestration.quality import suites
 
-    return evaluate(warehouse, lambda con: [suites.users_suite(con)], severity=WARN)
-
-
-@dg.asset_check(
-    asset=ACCOUNTS,
-    description="account_id present and unique, employee_count not negative.",
-)
-def accounts_are_valid(warehouse: Warehouse) -> dg.AssetCheckResult:
-    from orchestration.quality import suites
-
-    return evaluate(warehouse, lambda con: [suites.accounts_suite(con)], severity=WARN)
+    return evaluate(warehouse, lambda con: [suites.user_time_zones_suite(con)], severity=WARN)
 
 
 # --- blocking: what would make a wrong e-mail ------------------------------------------------
@@ -193,29 +159,6 @@ def events_volume_is_normal(
     return evaluate(
         warehouse, lambda con: [suites.events_volume_suite(con, end_day=end_day)], severity=ERROR
     )
-
-
-@dg.asset_check(
-    asset=COHORT_BENCHMARKS,
-    blocking=True,
-    description="percentile_rank within 0-100 (null when not published): e-mails quote it.",
-)
-def percentile_ranks_in_range(warehouse: Warehouse) -> dg.AssetCheckResult:
-    from orchestration.quality import suites
-
-    return evaluate(warehouse, lambda con: [suites.cohort_percentiles_suite(con)], severity=ERROR)
-
-
-@dg.asset_check(
-    asset=GAMIFICATION_LEVELS,
-    blocking=True,
-    description="Every level, next_level and highest_level_ever is a level of its ladder in "
-    "seed gamification_levels: e-mails name them.",
-)
-def levels_in_their_ladder(warehouse: Warehouse) -> dg.AssetCheckResult:
-    from orchestration.quality import suites
-
-    return evaluate(warehouse, lambda con: [suites.levels_in_ladders_suite(con)], severity=ERROR)
 
 
 @dg.asset_check(
@@ -250,8 +193,7 @@ def payloads_exclude_holdout(warehouse: Warehouse) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset=EMAIL_PAYLOADS,
     blocking=True,
-    description="Every payload has a non-empty e-mail address and a locale the templates are "
-    "translated into.",
+    description="Every payload has a non-empty e-mail address.",
 )
 def payloads_have_recipient(warehouse: Warehouse) -> dg.AssetCheckResult:
     from orchestration.quality import suites
@@ -308,12 +250,8 @@ def events_are_fresh(
 source_freshness_checks = [events_are_fresh]
 
 quality_checks = [
-    events_are_valid,
-    users_are_valid,
-    accounts_are_valid,
+    user_time_zones_are_known,
     events_volume_is_normal,
-    percentile_ranks_in_range,
-    levels_in_their_ladder,
     payloads_within_caps,
     payloads_exclude_holdout,
     payloads_have_recipient,

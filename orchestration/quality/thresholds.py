@@ -1,19 +1,14 @@
 """Thresholds of the data-quality suites.
 
 Rules the dbt project already owns are read from it, so a rule has one home: the e-mail caps
-from its `engagement_rules` seed, the future-timestamp tolerance from its vars. Thresholds that
-only the checks use are named here.
+from its `engagement_rules` seed. Thresholds that only the checks use are named here.
 """
 
 import csv
 from functools import cache
-from typing import Any
-
-import yaml
 
 from orchestration.settings import REPO_ROOT
 
-DBT_PROJECT_FILE = REPO_ROOT / "dbt_project" / "dbt_project.yml"
 ENGAGEMENT_RULES_FILE = REPO_ROOT / "dbt_project" / "seeds" / "engagement_rules.csv"
 
 # --- Event volume (staging.stg_product__events, blocking) ---
@@ -38,18 +33,8 @@ VOLUME_MIN_HISTORY_DAYS = 7
 FRESHNESS_WARN_AFTER_HOURS = 12
 FRESHNESS_ERROR_AFTER_HOURS = 48
 
-# --- Cohort benchmarks (marts.fct_cohort_benchmarks, blocking) ---
-PERCENTILE_RANK_MIN = 0.0
-PERCENTILE_RANK_MAX = 100.0
-
 # At most this many offending rows are quoted in a check's message (the count says the rest).
 MAX_EXAMPLES = 5
-
-
-@cache
-def dbt_vars() -> dict[str, Any]:
-    """The `vars:` of dbt_project.yml: the defaults every dbt run builds with."""
-    return yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))["vars"]
 
 
 @cache
@@ -65,7 +50,3 @@ def daily_email_cap() -> int:
 
 def weekly_email_cap() -> int:
     return int(engagement_rules()["weekly_email_cap"])
-
-
-def future_tolerance_minutes() -> int:
-    return int(dbt_vars()["future_tolerance_minutes"])

@@ -87,7 +87,8 @@ final as (
         with_start.{{ column }},
         {%- endfor %}
         with_start.entity_start_date,
-        {{ dbt.datediff('with_start.entity_start_date', 'with_start.metric_date', 'day') }} as days_since_start
+        {{ dbt.datediff('with_start.entity_start_date', 'with_start.metric_date', 'day') }}
+            as days_since_start
     from with_start
     left join accounts
         on with_start.account_id = accounts.account_id
