@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from orchestration.dbt.project import flywheel_dbt
+from orchestration.ingestion.contract import event_types
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,13 @@ def test_every_mart_enforces_a_contract_with_documented_columns(models):
 def test_only_staging_base_models_read_sources(models):
     readers = {model["name"] for model in models if model["sources"]}
     assert readers and all(name.startswith("base_") or name.startswith("stg_") for name in readers)
+
+
+def test_every_event_type_has_its_column_in_the_activity_contract(models):
+    """fct_user_activity_daily's SQL makes a count column per row of seed event_types; its
+    contract must list each (or the build fails), documented."""
+    (daily,) = [model for model in models if model["name"] == "fct_user_activity_daily"]
+    assert set(event_types().values()) <= set(daily["columns"])
 
 
 @pytest.fixture(scope="module")

@@ -27,35 +27,25 @@ from orchestration.demo_data.population import (
     Users,
     zone_info,
 )
+from orchestration.ingestion.contract import event_types
 
-EVENT_NAMES = (
-    "session_started",
-    "onboarding_step_completed",
-    "integration_connected",
-    "feature_enabled",
-    "report_generated",
-    "workflow_completed",
-    "task_completed",
-    "automation_run",
-    "bulk_action_used",
-    "schedule_created",
-    "seat_added",
-    "invite_sent",
-)
-(
-    SESSION,
-    STEP,
-    INTEGRATION,
-    FEATURE,
-    REPORT,
-    WORKFLOW,
-    TASK,
-    AUTOMATION,
-    BULK,
-    SCHEDULE,
-    SEAT,
-    INVITE,
-) = range(len(EVENT_NAMES))
+# An event's code is its position in the vocabulary (seed event_types). The simulation names
+# the types it produces: a type renamed in the seed fails here, and tests/test_generator.py
+# checks that every type of the seed is produced.
+EVENT_NAMES = tuple(event_types())
+_CODES = {name: code for code, name in enumerate(EVENT_NAMES)}
+SESSION = _CODES["session_started"]
+STEP = _CODES["onboarding_step_completed"]
+INTEGRATION = _CODES["integration_connected"]
+FEATURE = _CODES["feature_enabled"]
+REPORT = _CODES["report_generated"]
+WORKFLOW = _CODES["workflow_completed"]
+TASK = _CODES["task_completed"]
+AUTOMATION = _CODES["automation_run"]
+BULK = _CODES["bulk_action_used"]
+SCHEDULE = _CODES["schedule_created"]
+SEAT = _CODES["seat_added"]
+INVITE = _CODES["invite_sent"]
 
 # Events per active day before scaling to the target, by profile (the personas, then
 # newcomers who are onboarding or stalled). The last column is sessions beyond the first.
