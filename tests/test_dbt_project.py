@@ -61,6 +61,17 @@ def test_every_rule_called_is_in_the_rules_seed(rules):
     assert called - rules == set()
 
 
+def test_recommendation_conditions_name_rules_that_exist(rules):
+    """A condition names the rules it reads (their values change) instead of copying values."""
+    seed_file = flywheel_dbt.project_dir / "seeds" / "recommendations.csv"
+    with seed_file.open(encoding="utf-8") as seed:
+        conditions = [row["condition"] for row in csv.DictReader(seed)]
+    snake_case = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+    named = {name for text in conditions for name in snake_case.findall(text)}
+    assert named, "no condition names a rule"
+    assert named - rules == set()
+
+
 def test_no_model_reads_a_rule_from_a_var(rules):
     """Rules live in seeds so that state:modified+ selects what a changed rule touches."""
     dbt_project = yaml.safe_load((flywheel_dbt.project_dir / "dbt_project.yml").read_text())
