@@ -13,27 +13,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-EVENT_COLUMNS = {
-    "sessions_started": "session_started",
-    "onboarding_steps_completed": "onboarding_step_completed",
-    "integrations_connected": "integration_connected",
-    "features_enabled": "feature_enabled",
-    "reports_generated": "report_generated",
-    "workflows_completed": "workflow_completed",
-    "tasks_completed": "task_completed",
-    "automation_runs": "automation_run",
-    "bulk_actions_used": "bulk_action_used",
-    "schedules_created": "schedule_created",
-    "seats_added": "seat_added",
-    "invites_sent": "invite_sent",
-}
+from orchestration.ingestion.contract import event_types
 
 
 def floor_sql(raw_dir: Path) -> str:
     """(a): read the raw event files once, type them and count each user's local day."""
     counts = ",\n".join(
         f"    count(*) filter (where events.event_name = '{name}') as {column}"
-        for column, name in EVENT_COLUMNS.items()
+        for name, column in event_types().items()
     )
     return f"""
 create table user_activity_daily as

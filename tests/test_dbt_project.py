@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from orchestration.dbt.project import flywheel_dbt
+from orchestration.ingestion.contract import event_types
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,13 @@ def test_only_staging_base_models_read_sources(models):
     assert readers and all(name.startswith("base_") or name.startswith("stg_") for name in readers)
 
 
+def test_every_event_type_has_its_column_in_the_activity_contract(models):
+    """fct_user_activity_daily's SQL makes a count column per row of seed event_types; its
+    contract must list each (or the build fails), documented."""
+    (daily,) = [model for model in models if model["name"] == "fct_user_activity_daily"]
+    assert set(event_types().values()) <= set(daily["columns"])
+
+
 @pytest.fixture(scope="module")
 def rules() -> set[str]:
     seed_file = flywheel_dbt.project_dir / "seeds" / "engagement_rules.csv"
@@ -51,6 +59,17 @@ def test_every_rule_called_is_in_the_rules_seed(rules):
     called = {name for text in sql for name in re.findall(r"rule\('([a-z0-9_]+)'\)", text)}
     assert called, "no model reads a rule"
     assert called - rules == set()
+
+
+def test_recommendation_conditions_name_rules_that_exist(rules):
+    """A condition names the rules it reads (their values change) instead of copying values."""
+    seed_file = flywheel_dbt.project_dir / "seeds" / "recommendations.csv"
+    with seed_file.open(encoding="utf-8") as seed:
+        conditions = [row["condition"] for row in csv.DictReader(seed)]
+    snake_case = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+    named = {name for text in conditions for name in snake_case.findall(text)}
+    assert named, "no condition names a rule"
+    assert named - rules == set()
 
 
 def test_no_model_reads_a_rule_from_a_var(rules):

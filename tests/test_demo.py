@@ -10,7 +10,7 @@ from email import policy
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from orchestration.emails.render import TRIGGER_TEMPLATES
+from orchestration.emails.groups import trigger_types
 from orchestration.settings import REPO_ROOT
 
 OPEN_LINE = re.compile(r"^ +(\w+) \(([\d,]+)\): (file://\S+)$", re.M)
@@ -43,12 +43,12 @@ def test_make_demo_outbox_holds_every_kind_of_email(tmp_path):
             triggers.add(
                 email.message_from_binary_file(file, policy=policy.default)["X-Flywheel-Trigger"]
             )
-    assert triggers == set(TRIGGER_TEMPLATES)
+    assert triggers == set(trigger_types())
 
     to_open = {
         name: Path(unquote(urlsplit(uri).path)) for name, _, uri in OPEN_LINE.findall(result.stdout)
     }
-    assert set(to_open) == set(TRIGGER_TEMPLATES)
+    assert set(to_open) == set(trigger_types())
     for page in to_open.values():
         assert page.parent == demo / "outbox"
         assert page.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")

@@ -18,6 +18,7 @@ from orchestration.emails.gallery import (
     SUBJECT_MAX_CHARS,
     InboxLine,
 )
+from orchestration.emails.groups import trigger_types
 from orchestration.emails.i18n import catalog_path, negotiate_locale
 from orchestration.emails.preview import (
     PREVIEW_LOCALES,
@@ -27,7 +28,6 @@ from orchestration.emails.preview import (
     render_previews,
     sample_payloads,
 )
-from orchestration.emails.render import TRIGGER_TEMPLATES
 from orchestration.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, PNG_SIGNATURE, distinct_colours, png_size
 
@@ -74,7 +74,7 @@ def test_gallery_has_every_template_locale_and_sample(gallery):
     assert len(list(gallery.glob("*--*.html"))) == expected
     assert len(list(gallery.glob("*--*.txt"))) == expected
     index = (gallery / "index.html").read_text(encoding="utf-8")
-    for template in TRIGGER_TEMPLATES:
+    for template in trigger_types():
         assert f'id="{template}"' in index
     assert index.count('class="email"') == expected
     assert len(list((gallery / "locales").glob("*.html"))) == len(sample_payloads())

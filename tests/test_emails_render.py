@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po
 from jinja2 import TemplateRuntimeError, UndefinedError, nodes
 from markupsafe import escape
 
-from orchestration.emails.groups import email_group
+from orchestration.emails.groups import email_group, trigger_types
 from orchestration.emails.i18n import (
     BABEL_CFG,
     SUPPORTED_LOCALES,
@@ -33,7 +33,6 @@ from orchestration.emails.inline import protect
 from orchestration.emails.preview import PREVIEW_LOCALES, base_payload, sample_payloads
 from orchestration.emails.render import (
     PAYLOAD_COLUMNS,
-    TRIGGER_TEMPLATES,
     PayloadError,
     Renderer,
     app_link,
@@ -378,7 +377,7 @@ def test_english_catalog_lists_every_message():
 
 def test_html_escapes_the_first_name(settings):
     name = "<script>alert(1)</script>"
-    for template in TRIGGER_TEMPLATES:
+    for template in trigger_types():
         email_ = render_email(payload(template, first_name=name), settings)
         assert "<script>" not in email_.html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in email_.html
@@ -409,7 +408,7 @@ def test_no_input_can_add_a_header(separator, settings):
 def test_unsubscribe_link_and_headers(settings):
     secret = settings.unsubscribe_secret()
     for locale in PREVIEW_LOCALES:
-        for template in TRIGGER_TEMPLATES:
+        for template in trigger_types():
             sample = payload(template, locale)
             email_ = render_email(sample, settings)
             url = email_.headers["List-Unsubscribe"].removeprefix("<").removesuffix(">")
@@ -448,7 +447,7 @@ def test_a_changed_token_or_another_key_is_refused(settings):
 def test_postal_address_in_both_footers():
     address = "Flywheel SAS · 12 rue de la Paix, 75002 Paris"
     with_address = Settings(_env_file=None, FLYWHEEL_POSTAL_ADDRESS=address)
-    for template in TRIGGER_TEMPLATES:
+    for template in trigger_types():
         email_ = render_email(payload(template, "ru"), with_address)
         assert address in email_.text.split("\n--\n", 1)[1]
         footer = email_.html[email_.html.index('class="footer"') :]

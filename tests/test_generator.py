@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from orchestration.demo_data import GenerationSummary, generate
-from orchestration.ingestion.contract import RAW_TABLES
+from orchestration.ingestion.contract import RAW_TABLES, event_types
 
 SMALL = {
     "accounts": 25,
@@ -20,20 +20,7 @@ SMALL = {
     "feedback": True,
     "progress": False,
 }
-VOCABULARY = (
-    "session_started",
-    "onboarding_step_completed",
-    "integration_connected",
-    "feature_enabled",
-    "report_generated",
-    "workflow_completed",
-    "task_completed",
-    "automation_run",
-    "bulk_action_used",
-    "schedule_created",
-    "seat_added",
-    "invite_sent",
-)
+VOCABULARY = tuple(event_types())  # seed event_types
 REASONS = {
     "events": {
         "missing_id",
@@ -211,6 +198,12 @@ def test_timestamps_parse_and_come_in_every_allowed_style(clean):
     assert (
         scalar(con, "select count(*) from events where event_name not in " + str(VOCABULARY)) == 0
     )
+
+
+def test_every_event_type_of_the_vocabulary_is_produced(clean):
+    con = connect(clean[0])
+    produced = {row[0] for row in con.execute("select distinct event_name from events").fetchall()}
+    assert produced == set(VOCABULARY)
 
 
 def test_every_active_local_day_starts_with_a_session(clean):

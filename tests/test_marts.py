@@ -3,21 +3,9 @@
 import json
 
 from orchestration.email_hash import keyed_email_hash
+from orchestration.emails.groups import trigger_types
 from orchestration.settings import get_settings
 from tests.privacy import find_personal_data
-
-TRIGGER_TYPES = {
-    "milestone_reached",
-    "inactive_nudge",
-    "feature_adoption_prompt",
-    "level_up",
-    "personal_best",
-    "streak_milestone",
-    "onboarding_stuck",
-    "weekly_report",
-    "expansion_invite",
-    "monthly_team_report",
-}
 
 
 def test_every_trigger_type_occurs(demo_pipeline):
@@ -25,7 +13,7 @@ def test_every_trigger_type_occurs(demo_pipeline):
         row[0]
         for row in demo_pipeline.query("select distinct trigger_type from marts.fct_email_triggers")
     }
-    assert found == TRIGGER_TYPES
+    assert found == set(trigger_types())
 
 
 def test_every_level_of_every_ladder_occurs(demo_pipeline):

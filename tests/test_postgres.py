@@ -289,8 +289,14 @@ def test_a_broken_file_is_set_aside_alone_on_postgres(tmp_path, postgres, name, 
 
 
 def _relation(warehouses: Warehouses, model: str) -> str:
+    """The relation built from the model file `<model>.sql` (a model version's node is not
+    named after its file)."""
     manifest = json.loads((warehouses.work_dir / "target-postgres" / "manifest.json").read_text())
-    node = manifest["nodes"][f"model.flywheel.{model}"]
+    (node,) = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and Path(node["original_file_path"]).stem == model
+    ]
     return f"{node['schema']}.{node['alias']}"
 
 

@@ -13,10 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from orchestration.cli import main
+from orchestration.emails.groups import trigger_types
 from orchestration.emails.i18n import negotiate_locale
 from orchestration.emails.preview import gallery_samples
 from orchestration.emails.real_payloads import PREVIEW_ADDRESS, for_preview
-from orchestration.emails.render import TRIGGER_TEMPLATES, render_email
+from orchestration.emails.render import render_email
 from orchestration.emails.send_test import TEST_HEADER, TEST_SUBJECT_PREFIX
 from orchestration.emails.unsubscribe_token import read_token
 from orchestration.settings import Settings, get_settings
@@ -165,8 +166,8 @@ def test_gallery_samples_are_the_typical_and_extreme_real_emails(demo_pipeline, 
     samples, note = gallery_samples(Settings(_env_file=None, FLYWHEEL_WAREHOUSE=str(warehouse)))
     assert str(warehouse) in note
     rows = payload_rows(demo_pipeline)
-    assert {s.template for s in samples} == set(TRIGGER_TEMPLATES)
-    for template in TRIGGER_TEMPLATES:
+    assert {s.template for s in samples} == set(trigger_types())
+    for template in trigger_types():
         of_type = [r for r in rows if r["trigger_type"] == template]
         mine = {s.scenario: s for s in samples if s.template == template}
         if not of_type:

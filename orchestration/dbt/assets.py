@@ -19,7 +19,7 @@ FEEDBACK = "stg_flywheel__send_ledger+"
 
 class FlywheelTranslator(DagsterDbtTranslator):
     """Raw sources take the keys of the ingestion assets, the send ledger the key of the
-    sending asset; one asset group per dbt layer."""
+    sending asset, model versions the key of their relation; one asset group per dbt layer."""
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
@@ -32,6 +32,11 @@ class FlywheelTranslator(DagsterDbtTranslator):
             return spec.replace_attributes(key=raw_asset_key(props["name"]), group_name="raw")
         # fqn is [project, folder, ...]: models/<layer>/... and seeds/...
         layer = props["fqn"][1] if props["resource_type"] == "model" else "seeds"
+        if props["resource_type"] == "model" and props.get("version") is not None:
+            # a model version is keyed by its relation, like every other model (dagster-dbt
+            # would drop the schema): the version under the model's own name keeps its key
+            key = [props["config"]["schema"], props["alias"]]
+            return spec.replace_attributes(key=key, group_name=layer)
         return spec.replace_attributes(group_name=layer)
 
 

@@ -27,39 +27,27 @@ from orchestration.demo_data.population import (
     Users,
     zone_info,
 )
+from orchestration.ingestion.contract import event_types
 
-EVENT_NAMES = (
-    "session_started",
-    "onboarding_step_completed",
-    "integration_connected",
-    "feature_enabled",
-    "report_generated",
-    "workflow_completed",
-    "task_completed",
-    "automation_run",
-    "bulk_action_used",
-    "schedule_created",
-    "seat_added",
-    "invite_sent",
-)
-(
-    SESSION,
-    STEP,
-    INTEGRATION,
-    FEATURE,
-    REPORT,
-    WORKFLOW,
-    TASK,
-    AUTOMATION,
-    BULK,
-    SCHEDULE,
-    SEAT,
-    INVITE,
-) = range(len(EVENT_NAMES))
+# An event's code is its position in the vocabulary (seed event_types). The simulation names
+# each type it produces (EVENT_CODE["task_completed"]): a type renamed in the seed fails
+# here, and tests/test_generator.py checks that every type of the seed is produced.
+EVENT_NAMES = tuple(event_types())
+EVENT_CODE = {name: code for code, name in enumerate(EVENT_NAMES)}
 
 # Events per active day before scaling to the target, by profile (the personas, then
 # newcomers who are onboarding or stalled). The last column is sessions beyond the first.
-VOLUME_EVENTS = np.array([TASK, REPORT, WORKFLOW, AUTOMATION, BULK, SCHEDULE, SESSION])
+VOLUME_EVENTS = np.array(
+    [
+        EVENT_CODE["task_completed"],
+        EVENT_CODE["report_generated"],
+        EVENT_CODE["workflow_completed"],
+        EVENT_CODE["automation_run"],
+        EVENT_CODE["bulk_action_used"],
+        EVENT_CODE["schedule_created"],
+        EVENT_CODE["session_started"],
+    ]
+)
 PROFILE_RATES = np.array(
     [
         # task, report, workflow, automation, bulk, schedule, extra sessions
@@ -71,7 +59,7 @@ PROFILE_RATES = np.array(
     ]
 )
 ONBOARDING = len(PROFILE_RATES) - 1
-AUTOMATION_COLUMN = int(np.flatnonzero(VOLUME_EVENTS == AUTOMATION)[0])
+AUTOMATION_COLUMN = VOLUME_EVENTS.tolist().index(EVENT_CODE["automation_run"])
 BULK_SHARE = np.array([0.05, 0.15, 0.45, 0.1, 0.0])  # of workflows, by profile
 AUTOMATED_SHARE = np.array([0.02, 0.15, 0.5, 0.1, 0.0])
 # Chance of being active on a weekday / a weekend day, by persona.
@@ -235,9 +223,11 @@ def _scripted_events(
     rows: list[tuple[int, int, int, int]] = []  # user, day, event, properties
     for u, days in step_days.items():
         for step, day in enumerate(days, start=1):
-            rows.append((u, day, STEP, _FIRST["step"] + step - 1))
+            rows.append(
+                (u, day, EVENT_CODE["onboarding_step_completed"], _FIRST["step"] + step - 1)
+            )
         if users.connects_crm[u] and len(days) >= 3:
-            rows.append((u, days[2], INTEGRATION, _FIRST["integration"]))
+            rows.append((u, days[2], EVENT_CODE["integration_connected"], _FIRST["integration"]))
         rows.extend(_invitation(users, u, rng))
     for u in range(len(users)):
         likely_days = np.flatnonzero(p[u] > 0.3)
@@ -254,9 +244,11 @@ def _invitation(users: Users, u: int, rng: np.random.Generator) -> list[tuple[in
         return []
     earliest = max(0, int(users.created_day[inviter]))
     joined = int(users.created_day[u])
-    rows = [(inviter, max(earliest, joined - int(rng.integers(0, 4))), INVITE, 0)]
+    rows = [
+        (inviter, max(earliest, joined - int(rng.integers(0, 4))), EVENT_CODE["invite_sent"], 0)
+    ]
     if rng.random() < 0.7:
-        rows.append((inviter, max(earliest, joined), SEAT, 0))
+        rows.append((inviter, max(earliest, joined), EVENT_CODE["seat_added"], 0))
     return rows
 
 
@@ -266,10 +258,15 @@ def _adoption(
     """Features enabled and (for users who were there already) integrations connected."""
     low, high = FEATURE_COUNTS[users.persona[u]]
     features = rng.choice(len(FEATURES), int(rng.integers(low, high + 1)), replace=False)
-    rows = [(u, int(rng.choice(likely_days)), FEATURE, _FIRST["feature"] + f) for f in features]
+    rows = [
+        (u, int(rng.choice(likely_days)), EVENT_CODE["feature_enabled"], _FIRST["feature"] + f)
+        for f in features
+    ]
     if users.created_day[u] == NOT_CREATED and rng.random() < OTHER_INTEGRATION_SHARE:
         integration = _FIRST["integration"] + int(rng.integers(0, len(INTEGRATIONS)))
-        rows.append((u, int(rng.choice(likely_days)), INTEGRATION, integration))
+        rows.append(
+            (u, int(rng.choice(likely_days)), EVENT_CODE["integration_connected"], integration)
+        )
     return rows
 
 
@@ -330,7 +327,9 @@ def _events(
     volume_cell = np.repeat(np.arange(n_cells), counts.sum(axis=1))
     volume_name = np.repeat(np.tile(VOLUME_EVENTS, n_cells), counts.ravel())
     cell = np.concatenate([np.arange(n_cells), volume_cell, scripted_cells])
-    name = np.concatenate([np.full(n_cells, SESSION), volume_name, scripted.name])
+    name = np.concatenate(
+        [np.full(n_cells, EVENT_CODE["session_started"]), volume_name, scripted.name]
+    )
     later = 1 + (rng.random(len(cell) - n_cells) * cells.span[cell[n_cells:]]).astype(int)
     local = cells.start[cell] + np.concatenate([np.zeros(n_cells, dtype=int), later])
     utc = calendar.midnights[cells.day[cell]] + local - cells.offset[cell]
@@ -354,12 +353,12 @@ def _properties(
     name: np.ndarray, profile: np.ndarray, uses_automation: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
     codes = rng.choice(len(NO_PROPERTIES_SHARE), len(name), p=NO_PROPERTIES_SHARE)
-    workflow = name == WORKFLOW
+    workflow = name == EVENT_CODE["workflow_completed"]
     bulk = rng.random(workflow.sum()) < BULK_SHARE[profile[workflow]]
     automated = rng.random(workflow.sum()) < AUTOMATED_SHARE[profile[workflow]]
     automated &= uses_automation[workflow]
     codes[workflow] = _FIRST["workflow"] + 2 * bulk + automated
-    runs = name == AUTOMATION
+    runs = name == EVENT_CODE["automation_run"]
     minutes = np.clip(np.round(rng.lognormal(np.log(12), 0.7, runs.sum()) * 2), 1, 480)
     codes[runs] = _FIRST["minutes"] + minutes.astype(int) - 1
     return codes

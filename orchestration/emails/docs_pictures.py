@@ -14,9 +14,10 @@ from pathlib import Path
 
 from jinja2 import Environment
 
+from orchestration.emails.groups import trigger_types
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.real_payloads import RealPayload, sample_payloads_by_trigger
-from orchestration.emails.render import TRIGGER_TEMPLATES, render_email
+from orchestration.emails.render import render_email
 from orchestration.settings import Settings
 
 WIDTH_PX = 640
@@ -54,7 +55,7 @@ class Picture:
 
 def typical_emails(settings: Settings) -> list[tuple[RealPayload, RenderedEmail]]:
     """The typical real e-mail of every trigger type the warehouse has, in DOCS_LOCALE."""
-    samples = sample_payloads_by_trigger(settings.warehouse, TRIGGER_TEMPLATES)
+    samples = sample_payloads_by_trigger(settings.warehouse, trigger_types())
     typical = [
         next(sample for sample in by_type if sample.case == "typical")
         for by_type in samples.values()

@@ -1,9 +1,10 @@
-"""E-mail groups: what a recipient unsubscribes from.
+"""Trigger types and e-mail groups (what a recipient unsubscribes from).
 
-Every trigger type belongs to one group (the `email_group` column of the dbt seed
-`trigger_priorities.csv`); an unsubscribe is for one group or for every e-mail. The seed is
-the one source: the pipeline honours unsubscribes per group from it, and the unsubscribe
-page and SendGrid's unsubscribe groups read the same file here.
+The dbt seed `trigger_priorities.csv` is the one list of trigger types: the pipeline ranks
+and sends them from it, the renderer loads one pair of templates per trigger type from it.
+Every trigger type belongs to one group (its `email_group` column); an unsubscribe is for one
+group or for every e-mail. The pipeline honours unsubscribes per group from the seed, and the
+unsubscribe page and SendGrid's unsubscribe groups read the same file here.
 """
 
 import csv
@@ -19,6 +20,12 @@ TRIGGER_PRIORITIES = (
 def _group_by_trigger_type() -> dict[str, str]:
     with TRIGGER_PRIORITIES.open(encoding="utf-8", newline="") as seed:
         return {row["trigger_type"]: row["email_group"] for row in csv.DictReader(seed)}
+
+
+def trigger_types() -> tuple[str, ...]:
+    """Every trigger type, in the seed's order (highest priority first); each is also the
+    name of its templates (`email_templates/<trigger type>.txt` and `.html`)."""
+    return tuple(_group_by_trigger_type())
 
 
 def email_groups() -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from orchestration.emails.gallery import write_gallery
+from orchestration.emails.groups import trigger_types
 from orchestration.emails.i18n import negotiate_locale
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.real_payloads import (
@@ -28,7 +29,7 @@ from orchestration.emails.real_payloads import (
     for_preview,
     sample_payloads_by_trigger,
 )
-from orchestration.emails.render import TRIGGER_TEMPLATES, render_email
+from orchestration.emails.render import render_email
 from orchestration.settings import REPO_ROOT, Settings
 
 PREVIEW_LOCALES = ("en", "fr", "ru")  # the supported locales; any other falls back to en
@@ -115,7 +116,7 @@ def sample_payloads() -> list[tuple[str, str, dict[str, Any]]]:
     """(scenario, description, payload) for every template and scenario, in English."""
     samples = []
     calls_to_action = trigger_calls_to_action()
-    for template in TRIGGER_TEMPLATES:
+    for template in trigger_types():
         for scenario, description, overrides in scenarios()[template]:
             payload = {
                 **base_payload(),
@@ -142,11 +143,11 @@ def gallery_samples(settings: Settings) -> tuple[list[Sample], str]:
     extreme real e-mails when the warehouse (FLYWHEEL_WAREHOUSE) has some, else the fixtures."""
     fixtures = fixture_samples()
     try:
-        real = sample_payloads_by_trigger(settings.warehouse, TRIGGER_TEMPLATES)
+        real = sample_payloads_by_trigger(settings.warehouse, trigger_types())
     except WarehouseUnavailable as reason:
         return fixtures, f"fixed sample payloads ({reason})"
     samples = []
-    for template in TRIGGER_TEMPLATES:
+    for template in trigger_types():
         if template in real:
             samples += [
                 Sample(template, r.case, r.description, r.payload, "warehouse")
@@ -154,7 +155,7 @@ def gallery_samples(settings: Settings) -> tuple[list[Sample], str]:
             ]
         else:
             samples += [sample for sample in fixtures if sample.template == template]
-    missing = [t for t in TRIGGER_TEMPLATES if t not in real]
+    missing = [t for t in trigger_types() if t not in real]
     note = f"real e-mails of {settings.warehouse} (addresses replaced)"
     if missing:
         note += f"; fixed sample payloads for {', '.join(missing)} (none in the warehouse)"

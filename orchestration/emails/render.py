@@ -32,7 +32,7 @@ from jinja2 import (
 )
 from jinja2.runtime import Macro
 
-from orchestration.emails.groups import email_group
+from orchestration.emails.groups import email_group, trigger_types
 from orchestration.emails.i18n import (
     SUPPORTED_LOCALES,
     TEMPLATES_DIR,
@@ -44,19 +44,6 @@ from orchestration.emails.inline import InliningLoader
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.unsubscribe_token import UnsubscribeTarget, make_token
 from orchestration.settings import Settings
-
-TRIGGER_TEMPLATES = (
-    "milestone_reached",
-    "inactive_nudge",
-    "feature_adoption_prompt",
-    "level_up",
-    "personal_best",
-    "streak_milestone",
-    "onboarding_stuck",
-    "weekly_report",
-    "expansion_invite",
-    "monthly_team_report",
-)
 
 # The payload columns the renderer and the templates read (a subset of rpt_email_payloads,
 # checked against its documentation by the tests). A row without one of them is a bug
@@ -270,7 +257,7 @@ class Renderer:
         for lang in SUPPORTED_LOCALES:
             env = build_environment(lang, inline_css)
             self._phrases[lang] = env.globals["phrases"]
-            for name in TRIGGER_TEMPLATES:
+            for name in trigger_types():
                 self._templates[lang, name] = (
                     env.get_template(f"{name}.txt"),
                     env.get_template(f"{name}.html"),

@@ -1,6 +1,14 @@
-"""The raw input contract: which tables exist and which columns each file must carry."""
+"""The raw input contract: which tables exist, which columns each file must carry, and the
+event vocabulary."""
 
+import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+
+EVENT_TYPES_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "event_types.csv"
 
 
 @dataclass(frozen=True)
@@ -59,3 +67,12 @@ RAW_TABLES: dict[str, RawTable] = {
 }
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet")
+
+
+@cache
+def event_types() -> Mapping[str, str]:
+    """The event vocabulary, the dbt seed `event_types` (the one list of event types): each
+    `event_name`, in the seed's order, with the column of fct_user_activity_daily counting it."""
+    with EVENT_TYPES_SEED.open(encoding="utf-8", newline="") as seed:
+        rows = csv.DictReader(seed)
+        return MappingProxyType({row["event_name"]: row["daily_count_column"] for row in rows})

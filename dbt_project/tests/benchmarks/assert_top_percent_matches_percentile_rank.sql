@@ -1,7 +1,7 @@
--- is_top_percent is percentile_rank >= 100 - top_percent (a rule of seed engagement_rules),
--- in the account cohorts and in the user stage cohorts. The flag is decided in exact
--- arithmetic on the rank; the comparison here allows for the rounding of percentile_rank.
--- Returns the rows where they disagree.
+-- is_top_percent is percentile_rank >= 100 - top_percent, in the account cohorts and in the
+-- user stage cohorts, and the column top_percent beside it is the rule of seed
+-- engagement_rules. The flag is decided in exact arithmetic on the rank; the comparison here
+-- allows for the rounding of percentile_rank. Returns the rows where they disagree.
 
 with
 
@@ -19,7 +19,8 @@ flags as (
         account_id as entity_id,
         month,
         percentile_rank,
-        is_top_percent
+        is_top_percent,
+        top_percent
     from cohort_benchmarks
     where is_published
 
@@ -30,10 +31,13 @@ flags as (
         user_id as entity_id,
         month,
         percentile_rank,
-        is_top_percent
+        is_top_percent,
+        top_percent
     from user_percentiles
     where is_published
 )
 
 select * from flags
-where is_top_percent <> (percentile_rank >= 100 - {{ rule('top_percent') }} - 1e-9)
+where
+    top_percent <> {{ rule('top_percent') }}
+    or is_top_percent <> (percentile_rank >= 100 - top_percent - 1e-9)

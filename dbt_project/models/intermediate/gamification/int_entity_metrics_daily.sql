@@ -2,32 +2,9 @@
 -- and day of history, with the metrics the ladders, stages, badges and recommendations read.
 -- Every rule downstream is written once for both kinds of entity.
 
-{%- set metric_columns = [
-    'is_active',
-    'active_days_7d',
-    'active_days_28d',
-    'current_streak_days',
-    'longest_streak_days',
-    'last_active_date',
-    'onboarding_steps_total',
-    'last_onboarding_step_date',
-    'integrations_total',
-    'has_crm',
-    'tasks_28d',
-    'reports_28d',
-    'workflows_28d',
-    'bulk_workflows_28d',
-    'automated_workflows_28d',
-    'automation_runs_28d',
-    'bulk_actions_28d',
-    'schedules_total',
-    'optimized_actions_28d',
-    'minutes_saved_28d',
-    'hours_saved_28d',
-    'minutes_saved_total',
-    'invites_total',
-    'seats_added_total',
-] %}
+{#- the metrics the rule seeds may name (macros/gamification_metrics.sql), and the activity
+    flag and dates the stage and trigger rules read -#}
+{%- set metric_columns = ['is_active', 'last_active_date', 'last_onboarding_step_date'] + gamification_metrics() %}
 
 with
 

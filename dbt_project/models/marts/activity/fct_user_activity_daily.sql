@@ -8,6 +8,9 @@
 }}
 -- One row per user and local day of the spine (int_user_days): event counts per type,
 -- minutes saved, is_active. Incremental: see the model docs for the look-back window.
+-- One count column per event type of seed event_types (macros/event_types.sql).
+-- depends_on: {{ ref('event_types') }}
+{%- set event_count_columns = event_count_columns() %}
 
 with
 
@@ -75,20 +78,11 @@ daily_events as (
     select
         events.user_id,
         events.activity_date,
-        sum(case when events.event_name = 'session_started' then 1 else 0 end) as sessions_started,
-        sum(case when events.event_name = 'onboarding_step_completed' then 1 else 0 end) as onboarding_steps_completed,
-        sum(case when events.event_name = 'integration_connected' then 1 else 0 end) as integrations_connected,
-        sum(case when events.event_name = 'feature_enabled' then 1 else 0 end) as features_enabled,
-        sum(case when events.event_name = 'report_generated' then 1 else 0 end) as reports_generated,
-        sum(case when events.event_name = 'workflow_completed' then 1 else 0 end) as workflows_completed,
+        {%- for event_name, count_column in event_count_columns %}
+        sum(case when events.event_name = '{{ event_name }}' then 1 else 0 end) as {{ count_column }},
+        {%- endfor %}
         sum(case when events.is_bulk_workflow then 1 else 0 end) as bulk_workflows_completed,
         sum(case when events.is_automated_workflow then 1 else 0 end) as automated_workflows_completed,
-        sum(case when events.event_name = 'task_completed' then 1 else 0 end) as tasks_completed,
-        sum(case when events.event_name = 'automation_run' then 1 else 0 end) as automation_runs,
-        sum(case when events.event_name = 'bulk_action_used' then 1 else 0 end) as bulk_actions_used,
-        sum(case when events.event_name = 'schedule_created' then 1 else 0 end) as schedules_created,
-        sum(case when events.event_name = 'seat_added' then 1 else 0 end) as seats_added,
-        sum(case when events.event_name = 'invite_sent' then 1 else 0 end) as invites_sent,
         sum(case when events.is_optimized_action then 1 else 0 end) as optimized_actions,
         count(*) as event_count,
         sum(events.minutes_saved) as minutes_saved
@@ -106,22 +100,13 @@ final as (
         cast(spine.user_id as {{ dbt.type_string() }}) as user_id,
         cast(spine.account_id as {{ dbt.type_string() }}) as account_id,
         cast(spine.activity_date as date) as activity_date,
-        cast(coalesce(daily_events.sessions_started, 0) as {{ int_type }}) as sessions_started,
-        cast(coalesce(daily_events.onboarding_steps_completed, 0) as {{ int_type }}) as onboarding_steps_completed,
-        cast(coalesce(daily_events.integrations_connected, 0) as {{ int_type }}) as integrations_connected,
-        cast(coalesce(daily_events.features_enabled, 0) as {{ int_type }}) as features_enabled,
-        cast(coalesce(daily_events.reports_generated, 0) as {{ int_type }}) as reports_generated,
-        cast(coalesce(daily_events.workflows_completed, 0) as {{ int_type }}) as workflows_completed,
+        {%- for _event_name, count_column in event_count_columns %}
+        cast(coalesce(daily_events.{{ count_column }}, 0) as {{ int_type }}) as {{ count_column }},
+        {%- endfor %}
         cast(coalesce(daily_events.bulk_workflows_completed, 0) as {{ int_type }}) as bulk_workflows_completed,
         cast(
             coalesce(daily_events.automated_workflows_completed, 0) as {{ int_type }}
         ) as automated_workflows_completed,
-        cast(coalesce(daily_events.tasks_completed, 0) as {{ int_type }}) as tasks_completed,
-        cast(coalesce(daily_events.automation_runs, 0) as {{ int_type }}) as automation_runs,
-        cast(coalesce(daily_events.bulk_actions_used, 0) as {{ int_type }}) as bulk_actions_used,
-        cast(coalesce(daily_events.schedules_created, 0) as {{ int_type }}) as schedules_created,
-        cast(coalesce(daily_events.seats_added, 0) as {{ int_type }}) as seats_added,
-        cast(coalesce(daily_events.invites_sent, 0) as {{ int_type }}) as invites_sent,
         cast(coalesce(daily_events.optimized_actions, 0) as {{ int_type }}) as optimized_actions,
         cast(coalesce(daily_events.event_count, 0) as {{ int_type }}) as event_count,
         cast(coalesce(daily_events.minutes_saved, 0) as {{ type_double() }}) as minutes_saved,

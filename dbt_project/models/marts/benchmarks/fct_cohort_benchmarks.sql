@@ -7,6 +7,7 @@
 --                    sort_order +/- 1), when together they have at least `min_cohort_size`;
 --   3. all_accounts: else every account.
 -- A cohort still under `min_cohort_size` publishes nothing (is_published false, figures null).
+-- Version 2 of the model (fct_cohort_benchmarks_v1.sql derives version 1 from it).
 
 with
 
@@ -152,16 +153,10 @@ final as (
             end as {{ type_double() }}
         ) as pct_vs_cohort_avg,
         cast(case when is_published then value_percent_rank * 100 end as {{ type_double() }}) as percentile_rank,
-        -- percentile_rank >= 90, in exact integer arithmetic: (rank - 1) / (size - 1) >= 0.9
         case
-            when is_published then (value_rank - 1) * 10 >= (cohort_size - 1) * 9
-        end as is_top_10pct,
-        -- percentile_rank >= 100 - top_percent, the same way:
-        -- (rank - 1) * 100 >= (100 - top_percent) * (size - 1)
-        case
-            when is_published
-                then (value_rank - 1) * 100 >= (100 - {{ rule('top_percent') }}) * (cohort_size - 1)
-        end as is_top_percent
+            when is_published then {{ is_in_top_percent('value_rank', 'cohort_size', rule('top_percent')) }}
+        end as is_top_percent,
+        cast({{ rule('top_percent') }} as {{ type_double() }}) as top_percent
     from own_rows
 )
 

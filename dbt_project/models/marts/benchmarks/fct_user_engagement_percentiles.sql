@@ -97,12 +97,10 @@ final as (
         cast(cohort_size as {{ dbt.type_int() }}) as cohort_size,
         is_published,
         cast(case when is_published then value_percent_rank * 100 end as {{ type_double() }}) as percentile_rank,
-        -- percentile_rank >= 100 - top_percent, in exact arithmetic on the rank:
-        -- (rank - 1) * 100 >= (100 - top_percent) * (size - 1)
         case
-            when is_published
-                then (value_rank - 1) * 100 >= (100 - {{ rule('top_percent') }}) * (cohort_size - 1)
-        end as is_top_percent
+            when is_published then {{ is_in_top_percent('value_rank', 'cohort_size', rule('top_percent')) }}
+        end as is_top_percent,
+        cast({{ rule('top_percent') }} as {{ type_double() }}) as top_percent
     from published
 )
 

@@ -437,7 +437,6 @@ final as (
         cohort_benchmarks.cohort_avg as cohort_avg_tasks,
         cohort_benchmarks.pct_vs_cohort_avg as account_pct_vs_cohort_avg,
         cohort_benchmarks.percentile_rank as account_percentile_rank,
-        cohort_benchmarks.is_top_10pct as account_is_top_10pct,
         team_benchmarks.pct_vs_team_avg as user_pct_vs_team_avg,
         case
             when cohort_benchmarks.is_published then cohort_benchmarks.cohort_scope
