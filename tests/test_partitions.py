@@ -17,6 +17,7 @@ from tests.pipeline import END_DATE, Pipeline
 # history of triggers but never e-mails about the past. These tables record sends, not data.
 SEND_RECORDS = {
     ("email", "rendered_emails"),
+    ("email", "send_batches"),
     ("email", "send_ledger"),
     ("marts", "fct_email_sends"),
     ("marts", "fct_email_effect"),
