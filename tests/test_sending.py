@@ -667,7 +667,8 @@ def test_flywheel_run_refuses_to_start_on_sendgrid_without_the_compliance_settin
 
 def test_outbox_writes_list_unsubscribe_as_a_plain_url_with_one_click(con, tmp_path):
     settings = Settings(_env_file=None, **COMPLIANCE)
-    rendered = render_email({**sample_payloads()[0][2], "locale": "ru"}, settings)
+    level_up = next(p for _, _, p in sample_payloads() if p["trigger_type"] == "level_up")
+    rendered = render_email({**level_up, "locale": "ru"}, settings)
     outbox = OutboxBackend(
         tmp_path / "outbox", from_name="Флайвил", reply_to="help@flywheel.example.com"
     )
