@@ -3,7 +3,7 @@ by day through their assets (orchestration/partitions.py)."""
 
 import dagster as dg
 
-from orchestration.emails.assets import RENDERED, SEND_LEDGER
+from orchestration.emails.assets import RENDERED, SEND_LEDGER, email_send_ledger
 from orchestration.quality import quality_checks, source_freshness_checks
 
 # Every run that writes to the DuckDB file carries this tag, so the run queue can allow one
@@ -29,9 +29,12 @@ INBOX_CHECKS = [
 ]
 
 # A weekly report run that sends from the payloads already built: the render and send steps,
-# after the checks that guard the inbox.
+# after the checks that guard the inbox, with the send step's own checks (it yields them).
 WEEKLY_SEND_ASSETS = (RENDERED, SEND_LEDGER)
-WEEKLY_SEND_CHECKS = tuple(key for check in INBOX_CHECKS for key in check.check_keys)
+WEEKLY_SEND_CHECKS = (
+    *(key for check in INBOX_CHECKS for key in check.check_keys),
+    *email_send_ledger.check_keys,
+)
 
 weekly_report = dg.define_asset_job(
     "weekly_report",
