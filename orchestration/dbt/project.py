@@ -12,8 +12,6 @@ from orchestration.settings import REPO_ROOT
 flywheel_dbt = DbtProject(
     project_dir=REPO_ROOT / "dbt_project", profiles_dir=REPO_ROOT / "dbt_project"
 )
-# Under `dagster dev` the manifest is re-parsed on every reload, so SQL edits show at once.
-flywheel_dbt.prepare_if_dev()
 
 
 def dbt_executable() -> str:
@@ -29,3 +27,9 @@ def dbt_resource() -> DbtCliResource:
 def prepare_manifest() -> None:
     """Parse the dbt project into target/manifest.json, which the dbt assets are built from."""
     dbt_resource().cli(["parse", "--quiet"], target_path=flywheel_dbt.target_path).wait()
+
+
+# Under `dagster dev` the manifest is re-parsed on every reload, so SQL edits show at once
+# (dagster-dbt's `prepare_if_dev`, with the dbt executable found as above).
+if flywheel_dbt.preparer.using_dagster_dev():
+    prepare_manifest()
