@@ -1,8 +1,28 @@
 """Shared fixtures: every test runs against its own temporary raw directory and warehouse."""
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from tests.pipeline import END_DATE, Pipeline, run_pipeline
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module loads the Dagster definitions, whose resources are built from
+    the settings as they load: whatever runs without resources of its own (the CLI, a job of
+    `defs`) finds a temporary raw directory, warehouse and outbox, never a developer's."""
+    session_dir = Path(tempfile.mkdtemp(prefix="flywheel-tests-"))
+    os.environ.update(
+        FLYWHEEL_RAW_DIR=str(session_dir / "raw"),
+        FLYWHEEL_WAREHOUSE=str(session_dir / "flywheel.duckdb"),
+        FLYWHEEL_OUTBOX_DIR=str(session_dir / "outbox"),
+        FLYWHEEL_EMAIL_BACKEND="outbox",
+        DBT_TARGET="duckdb",
+        DO_NOT_TRACK="1",
+    )
+    os.environ.pop("DAGSTER_HOME", None)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -10,22 +30,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     from orchestration.dbt.project import prepare_manifest
 
     prepare_manifest()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _temporary_configuration(tmp_path_factory):
-    """What reads the settings without resources of its own (the CLI, a run without
-    `resources=`) finds a temporary raw directory, warehouse and outbox, never a developer's."""
-    session_dir = tmp_path_factory.mktemp("configuration")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("FLYWHEEL_RAW_DIR", str(session_dir / "raw"))
-        env.setenv("FLYWHEEL_WAREHOUSE", str(session_dir / "flywheel.duckdb"))
-        env.setenv("FLYWHEEL_OUTBOX_DIR", str(session_dir / "outbox"))
-        env.setenv("FLYWHEEL_EMAIL_BACKEND", "outbox")
-        env.setenv("DBT_TARGET", "duckdb")
-        env.setenv("DO_NOT_TRACK", "1")
-        env.delenv("DAGSTER_HOME", raising=False)
-        yield
 
 
 @pytest.fixture(scope="session")

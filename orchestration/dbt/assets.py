@@ -72,7 +72,8 @@ def dbt_test_description(test: Mapping[str, Any]) -> str:
     if not metadata:
         comment = re.match(r"\s*((?:--[^\n]*\n\s*)+)", test.get("raw_code", ""))
         lines = comment.group(1).splitlines() if comment else []
-        return " ".join(line.strip().removeprefix("--").strip() for line in lines) or test["name"]
+        text = " ".join(line.strip().removeprefix("--").strip() for line in lines)
+        return " ".join(text.split()) or test["name"]
     kwargs = metadata["kwargs"]
     column = f"`{kwargs['column_name']}`" if kwargs.get("column_name") else "the row"
     match metadata["name"]:
