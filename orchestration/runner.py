@@ -39,13 +39,12 @@ def run_daily(
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("daily_build")
-    selection = None
     if not send:
         everything = dg.AssetSelection.all() - dg.AssetSelection.assets(RENDERED).downstream()
-        selection = list(everything.resolve(defs.resolve_asset_graph()))
+        # A subset first: execute_in_process takes resources or an asset selection, not both.
+        job = job.get_subset(asset_selection=everything.resolve(defs.resolve_asset_graph()))
     return job.execute_in_process(
         partition_key=as_of.isoformat(),
-        asset_selection=selection,
         instance=_instance(),
         raise_on_error=raise_on_error,
         resources=_resources(resources),

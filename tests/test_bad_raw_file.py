@@ -95,10 +95,11 @@ def test_a_file_with_a_wrong_header_is_set_aside_and_the_day_goes_on(tmp_path):
 
     bad.write_text(late_events(pipeline, HEADER))  # corrected: new content, same path
     # The next run: its raw step is where the corrected file loads
-    corrected = defs.resolve_job_def("daily_build").execute_in_process(
-        partition_key=END_DATE.isoformat(),
-        asset_selection=[dg.AssetKey(["raw", table]) for table in RAW_TABLES],
-        resources=pipeline.resources(),
+    raw_step = defs.resolve_job_def("daily_build").get_subset(
+        asset_selection={dg.AssetKey(["raw", table]) for table in RAW_TABLES}
+    )
+    corrected = raw_step.execute_in_process(
+        partition_key=END_DATE.isoformat(), resources=pipeline.resources()
     )
 
     assert corrected.success
