@@ -116,9 +116,9 @@ def run_render(args: dict[str, Any]) -> dict[str, Any]:
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     from orchestration.emails.render import get_renderer, render_email
-    from orchestration.settings import get_settings
+    from orchestration.settings import Settings
 
-    settings = get_settings()
+    settings = Settings()
     columns, rows = _payload_rows(args["warehouse"], args["messages"])
     payloads = [dict(zip(columns, row, strict=True)) for row in rows]
     start = time.perf_counter()
@@ -198,12 +198,12 @@ def run_send(args: dict[str, Any]) -> dict[str, Any]:
     send ledger in a fresh DuckDB file and the SendGrid backend from the settings."""
     import duckdb
 
-    from orchestration.emails.sending.factory import backend_from_settings
+    from orchestration.emails.sending import backend_from_settings
     from orchestration.emails.sending.ledger import ensure_send_ledger
     from orchestration.emails.sending.sender import send_emails
-    from orchestration.settings import get_settings
+    from orchestration.settings import Settings
 
-    settings = get_settings()
+    settings = Settings()
     emails = _rendered(args, settings)
     ledger_db = Path(args["ledger"])
     ledger_db.unlink(missing_ok=True)

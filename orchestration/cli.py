@@ -5,16 +5,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+from dotenv import load_dotenv
 from pydantic import ValidationError
 
 from orchestration.emails.i18n import SUPPORTED_LOCALES
-from orchestration.settings import Settings, get_settings
+from orchestration.settings import Settings
 
 
 def checked_settings() -> Settings:
     """The settings, or a clean error naming what is missing (never the values)."""
     try:
-        return get_settings()
+        return Settings()
     except ValidationError as error:
         problems = "\n".join(
             f"- {problem['msg'].removeprefix('Value error, ')}" for problem in error.errors()
@@ -25,6 +26,9 @@ def checked_settings() -> Settings:
 @click.group()
 def main() -> None:
     """Flywheel: gamified usage reports and triggered e-mails from your warehouse."""
+    # As `dagster dev` does: `.env` joins the environment (which wins), where the resources'
+    # EnvVar secrets and dbt's profile read it.
+    load_dotenv(Path.cwd() / ".env", override=False)
 
 
 @main.command()
@@ -138,15 +142,16 @@ def run(as_of: datetime | None) -> None:
     (weekly reports included, from the Sunday that ends a week)."""
     from orchestration.dbt.project import prepare_manifest
 
-    checked_settings()  # before anything runs: e.g. SendGrid without a postal address
+    settings = checked_settings()  # before anything runs: e.g. SendGrid without an address
     day = as_of.date() if as_of else datetime.now(UTC).date() - timedelta(days=1)
     prepare_manifest()
+    from orchestration.resources import flywheel_resources
     from orchestration.runner import run_day
     from orchestration.summary import print_summary
 
     started = datetime.now(UTC).replace(tzinfo=None)  # the ledger's naive UTC
-    results = run_day(day)
-    print_summary(get_settings(), sent_since=started)
+    results = run_day(day, resources=flywheel_resources(settings))
+    print_summary(settings, sent_since=started)
     if not all(result.success for result in results):
         raise click.ClickException(f"The run for {day} failed; see the log above.")
 
@@ -310,8 +315,8 @@ def send_test(to_email: str, send_key: str, locale: str | None) -> None:
     when it is due. The warehouse is only read."""
     from orchestration.emails.real_payloads import WarehouseUnavailable, payload_by_send_key
     from orchestration.emails.send_test import render_for_tester, send_now
+    from orchestration.emails.sending import backend_from_settings
     from orchestration.emails.sending.backend import SendStatus
-    from orchestration.emails.sending.factory import backend_from_settings
     from orchestration.emails.sending.headers import InvalidMessage
 
     settings = checked_settings()

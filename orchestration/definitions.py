@@ -1,20 +1,17 @@
-"""Assembles Flywheel's Dagster definitions; each piece is defined next to its code."""
+"""Assembles Flywheel's Dagster definitions; each piece is defined next to its code, and the
+resources are built from the settings the code location loads with."""
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.dbt.assets import email_feedback_models, flywheel_dbt_models
-from orchestration.dbt.project import flywheel_dbt
 from orchestration.emails.assets import email_send_ledger, rendered_emails
 from orchestration.ingestion.assets import raw_tables
 from orchestration.jobs import jobs
 from orchestration.quality import quality_checks, source_freshness_checks
-from orchestration.resources import RawDirectory, Warehouse
+from orchestration.resources import flywheel_resources
 from orchestration.schedules import schedules
-from orchestration.sensors import AlertLog, sensors
-from orchestration.settings import get_settings
-
-get_settings()  # publishes the resolved configuration for the EnvVar resources below
+from orchestration.sensors import sensors
+from orchestration.settings import Settings
 
 defs = dg.Definitions(
     assets=[
@@ -28,10 +25,5 @@ defs = dg.Definitions(
     jobs=jobs,
     schedules=schedules,
     sensors=sensors,
-    resources={
-        "warehouse": Warehouse(path=dg.EnvVar("FLYWHEEL_WAREHOUSE")),
-        "raw_directory": RawDirectory(path=dg.EnvVar("FLYWHEEL_RAW_DIR")),
-        "dbt": DbtCliResource(project_dir=flywheel_dbt),
-        "alert_log": AlertLog(),
-    },
+    resources=flywheel_resources(Settings()),
 )

@@ -10,10 +10,10 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from orchestration.settings import get_settings
+from orchestration.settings import CodeLocationSettings
 
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=get_settings().history_start.isoformat(), timezone="UTC"
+    start_date=CodeLocationSettings().history_start.isoformat(), timezone="UTC"
 )
 
 # A backfill over a range runs as one run: dbt builds the whole window in one pass, which is

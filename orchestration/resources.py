@@ -1,11 +1,19 @@
-"""Dagster resources shared by several assets, configured from the environment."""
+"""Dagster resources shared by several assets, and every resource of the code location built
+from the settings: `flywheel run`, the tests and `dagster dev` run with the same ones."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
+
+from orchestration.alerts import AlertLog
+from orchestration.dbt.project import dbt_resource
+from orchestration.emails.delivery import DeliveryRules
+from orchestration.emails.sending.resource import EmailBackend
+from orchestration.settings import Settings
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -18,9 +26,10 @@ class Warehouse(dg.ConfigurableResource):
     path: str
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path)
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(self.path, read_only=read_only)
         try:
             con.execute("set TimeZone = 'UTC'")
             yield con
@@ -36,3 +45,16 @@ class RawDirectory(dg.ConfigurableResource):
     @property
     def root(self) -> Path:
         return Path(self.path)
+
+
+def flywheel_resources(settings: Settings) -> dict[str, Any]:
+    """The resources every job runs with. Paths are absolute: dbt runs in dbt_project/, not
+    in the working directory the settings were read in."""
+    return {
+        "warehouse": Warehouse(path=str(settings.warehouse.resolve())),
+        "raw_directory": RawDirectory(path=str(settings.raw_dir.resolve())),
+        "dbt": dbt_resource(),
+        "email_backend": EmailBackend.from_settings(settings),
+        "delivery_rules": DeliveryRules.from_settings(settings),
+        "alert_log": AlertLog(),
+    }

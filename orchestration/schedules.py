@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import dagster as dg
 
 from orchestration.emails import weekly_report
+from orchestration.emails.delivery import DeliveryRules
 from orchestration.jobs import (
     WAREHOUSE_WRITER_TAGS,
     WEEKLY_SEND_ASSETS,
@@ -16,7 +17,6 @@ from orchestration.jobs import weekly_report as weekly_report_job
 from orchestration.partitions import run_last_day
 from orchestration.quality.checks import EMAIL_PAYLOADS
 from orchestration.sensors import IN_PROGRESS
-from orchestration.settings import get_settings
 
 RENDER_STEP = "email__rendered_emails"
 DBT_STEP = "flywheel_dbt_models"
@@ -107,16 +107,17 @@ def built_events_through(instance: dg.DagsterInstance) -> datetime | None:
     cron_schedule="*/15 * * * *",
     execution_timezone="UTC",
     job=weekly_report_job,
-    description="Sends each weekly report on Monday at FLYWHEEL_WEEKLY_REPORT_HOUR in the "
+    description="Sends each weekly report on Monday at the weekly report hour (resource "
+    "delivery_rules, FLYWHEEL_WEEKLY_REPORT_HOUR) in the "
     "user's own time zone, from a build that holds the user's whole local week: a run "
     "whenever that hour starts in some zone. When the last build holds the events up to the "
     "end of every local week due, the run renders and sends; otherwise (west of UTC the local "
     "Sunday ends on the UTC Monday) it first rebuilds that Sunday with the events up to the "
     "tick. Each run also sends the reports whose hour passed while no build held their week.",
 )
-def weekly_report_schedule(context: dg.ScheduleEvaluationContext):
+def weekly_report_schedule(context: dg.ScheduleEvaluationContext, delivery_rules: DeliveryRules):
     at = (context.scheduled_execution_time or datetime.now(UTC)).astimezone(UTC)
-    hour = get_settings().weekly_report_hour
+    hour = delivery_rules.weekly_report_hour
     zones = weekly_report.zones_at_send_time(at, hour)
     if not zones:
         return dg.SkipReason(f"{at:%a %H:%M} UTC is not Monday {hour:02d}:00 in any time zone")

@@ -1,11 +1,9 @@
-"""Flywheel's configuration: one settings object, read once from the environment and `.env`."""
+"""Flywheel's configuration, read from the environment and `.env`: the CLI and the Dagster
+code location each read it where they start and build their resources from it
+(orchestration/resources.py); nothing here is cached or written back to the environment."""
 
 import json
-import os
-import shutil
-import sys
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -13,7 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from orchestration.email_hash import dbt_environment, derive_email_hash_key
+from orchestration.email_hash import derive_email_hash_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,12 +25,19 @@ DEV_SECRET_KEY = "flywheel-development-key-public-never-use-for-real-e-mails"
 MIN_SECRET_KEY_CHARS = 32
 
 
-class Settings(BaseSettings):
+class CodeLocationSettings(BaseSettings):
+    """What shapes the Dagster definitions themselves, read when the code location loads."""
+
     # hide_input_in_errors: a validation error must never print the API or secret key.
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
     )
 
+    # The first daily partition: the earliest UTC day a backfill can start from.
+    history_start: date = Field(date(2025, 1, 1), alias="FLYWHEEL_HISTORY_START")
+
+
+class Settings(CodeLocationSettings):
     raw_dir: Path = Field(REPO_ROOT / "data" / "raw", alias="FLYWHEEL_RAW_DIR")
     warehouse: Path = Field(REPO_ROOT / "warehouse" / "flywheel.duckdb", alias="FLYWHEEL_WAREHOUSE")
     email_backend: Literal["outbox", "sendgrid"] = Field("outbox", alias="FLYWHEEL_EMAIL_BACKEND")
@@ -74,8 +79,6 @@ class Settings(BaseSettings):
     sendgrid_webhook_public_key: str | None = Field(None, alias="SENDGRID_WEBHOOK_PUBLIC_KEY")
     # Triggers up to this many days old are still sent; older ones never are.
     send_grace_days: int = Field(1, alias="FLYWHEEL_SEND_GRACE_DAYS")
-    # The first daily partition: the earliest UTC day a backfill can start from.
-    history_start: date = Field(date(2025, 1, 1), alias="FLYWHEEL_HISTORY_START")
     # The local hour (0-23) the weekly report goes out on Monday, in each user's time zone.
     weekly_report_hour: int = Field(8, ge=0, le=23, alias="FLYWHEEL_WEEKLY_REPORT_HOUR")
     # Every e-mail arrives in its reader's local delivery window: from this local hour, for
@@ -137,6 +140,7 @@ class Settings(BaseSettings):
             missing = [
                 name
                 for name, value in (
+                    ("SENDGRID_API_KEY", self.sendgrid_api_key),
                     ("FLYWHEEL_POSTAL_ADDRESS", (self.postal_address or "").strip()),
                     ("FLYWHEEL_SECRET_KEY", self.secret_key),
                 )
@@ -172,28 +176,3 @@ class Settings(BaseSettings):
             "password": self.pg_password.get_secret_value(),
             "dbname": self.pg_database,
         }
-
-    def export_environment(self) -> None:
-        """Publish the resolved settings to the environment, where dbt's profile and Dagster's
-        `EnvVar` resources read them.
-
-        Paths are made absolute: dbt resolves a relative DuckDB path against its own working
-        directory, which differs between the CLI, Dagster and tests.
-        """
-        os.environ["FLYWHEEL_RAW_DIR"] = str(self.raw_dir.resolve())
-        os.environ["FLYWHEEL_WAREHOUSE"] = str(self.warehouse.resolve())
-        os.environ["DBT_TARGET"] = self.dbt_target
-        # The e-mail hash key, for dbt's database sessions (never in its SQL text).
-        os.environ.update(dbt_environment(self.email_hash_key()))
-        # `.venv/bin/flywheel` works without activating the venv: dagster-dbt looks for the
-        # `dbt` executable on PATH, and it sits next to this interpreter.
-        if shutil.which("dbt") is None:
-            os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-        os.environ.setdefault("DO_NOT_TRACK", "1")
-
-
-@lru_cache
-def get_settings() -> Settings:
-    settings = Settings()
-    settings.export_environment()
-    return settings

@@ -6,19 +6,23 @@ from pathlib import Path
 
 import pytest
 
-# Before any orchestration module reads the settings: never touch a developer's own warehouse.
-_SESSION_DIR = Path(tempfile.mkdtemp(prefix="flywheel-tests-"))
-os.environ.update(
-    FLYWHEEL_RAW_DIR=str(_SESSION_DIR / "raw"),
-    FLYWHEEL_WAREHOUSE=str(_SESSION_DIR / "flywheel.duckdb"),
-    FLYWHEEL_OUTBOX_DIR=str(_SESSION_DIR / "outbox"),
-    FLYWHEEL_EMAIL_BACKEND="outbox",
-    DBT_TARGET="duckdb",
-    DO_NOT_TRACK="1",
-)
-os.environ.pop("DAGSTER_HOME", None)
+from tests.pipeline import END_DATE, Pipeline, run_pipeline
 
-from tests.pipeline import END_DATE, Pipeline, run_pipeline  # noqa: E402
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module loads the Dagster definitions, whose resources are built from
+    the settings as they load: whatever runs without resources of its own (the CLI, a job of
+    `defs`) finds a temporary raw directory, warehouse and outbox, never a developer's."""
+    session_dir = Path(tempfile.mkdtemp(prefix="flywheel-tests-"))
+    os.environ.update(
+        FLYWHEEL_RAW_DIR=str(session_dir / "raw"),
+        FLYWHEEL_WAREHOUSE=str(session_dir / "flywheel.duckdb"),
+        FLYWHEEL_OUTBOX_DIR=str(session_dir / "outbox"),
+        FLYWHEEL_EMAIL_BACKEND="outbox",
+        DBT_TARGET="duckdb",
+        DO_NOT_TRACK="1",
+    )
+    os.environ.pop("DAGSTER_HOME", None)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

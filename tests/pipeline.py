@@ -4,9 +4,12 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
-import pytest
+
+from orchestration.resources import flywheel_resources
+from orchestration.settings import Settings
 
 END_DATE = date(2026, 3, 31)
 
@@ -15,6 +18,23 @@ END_DATE = date(2026, 3, 31)
 class Pipeline:
     raw_dir: Path
     warehouse: Path
+
+    @property
+    def outbox(self) -> Path:
+        return self.warehouse.parent / "outbox"
+
+    def resources(self, **settings: Any) -> dict[str, Any]:
+        """The resources of a run on this raw directory and warehouse, with an outbox of its
+        own next to the warehouse; more settings by their variable's name."""
+        return flywheel_resources(
+            Settings(
+                _env_file=None,
+                FLYWHEEL_RAW_DIR=self.raw_dir,
+                FLYWHEEL_WAREHOUSE=self.warehouse,
+                FLYWHEEL_OUTBOX_DIR=self.outbox,
+                **settings,
+            )
+        )
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
@@ -32,10 +52,7 @@ def run_pipeline(root: Path, as_of: date, **generate_options) -> Pipeline:
     pipeline = Pipeline(raw_dir=root / "raw", warehouse=root / "flywheel.duckdb")
     options = {"accounts": 25, "days": 45, "target_events": 15_000, "end_date": END_DATE}
     generate(pipeline.raw_dir, progress=False, **(options | generate_options))
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("FLYWHEEL_RAW_DIR", str(pipeline.raw_dir))
-        env.setenv("FLYWHEEL_WAREHOUSE", str(pipeline.warehouse))
-        result = run_daily(as_of)
+    result = run_daily(as_of, resources=pipeline.resources())
     assert result.success, "the daily job failed"
     return pipeline
 

@@ -35,9 +35,10 @@ def late_events(pipeline: Pipeline, header: str) -> str:
     return "\n".join([header, *rows]) + "\n"
 
 
-def summary_text() -> str:
+def summary_text(pipeline: Pipeline) -> str:
     console = Console(record=True, width=240)
-    print_summary(Settings(), sent_since=datetime(2000, 1, 1), console=console)
+    settings = Settings(_env_file=None, FLYWHEEL_WAREHOUSE=pipeline.warehouse)
+    print_summary(settings, sent_since=datetime(2000, 1, 1), console=console)
     return console.export_text()
 
 
@@ -50,7 +51,7 @@ def file_check(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
     return evaluation
 
 
-def test_a_file_with_a_wrong_header_is_set_aside_and_the_day_goes_on(tmp_path, monkeypatch):
+def test_a_file_with_a_wrong_header_is_set_aside_and_the_day_goes_on(tmp_path):
     pipeline = Pipeline(raw_dir=tmp_path / "raw", warehouse=tmp_path / "flywheel.duckdb")
     generate(
         pipeline.raw_dir,
@@ -60,13 +61,11 @@ def test_a_file_with_a_wrong_header_is_set_aside_and_the_day_goes_on(tmp_path, m
         end_date=END_DATE,
         progress=False,
     )
-    monkeypatch.setenv("FLYWHEEL_RAW_DIR", str(pipeline.raw_dir))
-    monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(pipeline.warehouse))
     bad = pipeline.raw_dir / BAD_FILE
     bad.write_text(late_events(pipeline, WRONG_HEADER))
     content = bad.read_bytes()
 
-    result = run_daily(END_DATE)
+    result = run_daily(END_DATE, resources=pipeline.resources())
 
     assert result.success
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
@@ -90,15 +89,17 @@ def test_a_file_with_a_wrong_header_is_set_aside_and_the_day_goes_on(tmp_path, m
     assert status == "rejected"
     assert reason.startswith("is not a valid 'events' file: missing column(s) user_id, account_id")
     assert bad.read_bytes() == content  # still in place, untouched
-    summary = summary_text()
+    summary = summary_text(pipeline)
     assert "Raw files set aside" in summary
     assert BAD_FILE in summary and "missing column(s) user_id, account_id" in summary
 
     bad.write_text(late_events(pipeline, HEADER))  # corrected: new content, same path
     # The next run: its raw step is where the corrected file loads
-    corrected = defs.resolve_job_def("daily_build").execute_in_process(
-        partition_key=END_DATE.isoformat(),
-        asset_selection=[dg.AssetKey(["raw", table]) for table in RAW_TABLES],
+    raw_step = defs.resolve_job_def("daily_build").get_subset(
+        asset_selection={dg.AssetKey(["raw", table]) for table in RAW_TABLES}
+    )
+    corrected = raw_step.execute_in_process(
+        partition_key=END_DATE.isoformat(), resources=pipeline.resources()
     )
 
     assert corrected.success
@@ -110,4 +111,4 @@ def test_a_file_with_a_wrong_header_is_set_aside_and_the_day_goes_on(tmp_path, m
         "select event_id, _source_row from raw.events where _source_file = ? order by 2",
         [BAD_FILE],
     ) == [("late-1", 1), ("late-2", 2)]
-    assert "Raw files set aside" not in summary_text()
+    assert "Raw files set aside" not in summary_text(pipeline)

@@ -39,7 +39,7 @@ def plant_spike(raw_dir, day) -> tuple[str, int]:
     return account, events
 
 
-def test_a_spike_that_passes_dbt_tests_stops_every_send(tmp_path, monkeypatch):
+def test_a_spike_that_passes_dbt_tests_stops_every_send(tmp_path):
     pipeline = Pipeline(raw_dir=tmp_path / "raw", warehouse=tmp_path / "flywheel.duckdb")
     generate(
         pipeline.raw_dir,
@@ -51,10 +51,8 @@ def test_a_spike_that_passes_dbt_tests_stops_every_send(tmp_path, monkeypatch):
     )
     sunday = END_DATE - timedelta(days=END_DATE.isoweekday() % 7)
     account, _ = plant_spike(pipeline.raw_dir, sunday)
-    monkeypatch.setenv("FLYWHEEL_RAW_DIR", str(pipeline.raw_dir))
-    monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(pipeline.warehouse))
 
-    result = run_daily(END_DATE)
+    result = run_daily(END_DATE, resources=pipeline.resources())
 
     assert not result.success
     evaluations = result.get_asset_check_evaluations()
@@ -80,7 +78,9 @@ def test_a_spike_that_passes_dbt_tests_stops_every_send(tmp_path, monkeypatch):
     assert due > 0
 
     # Monday evening UTC: the reports of the week with the spike are due in every time zone
-    weekly = run_weekly_reports(datetime.combine(sunday + timedelta(days=1), time(23), UTC))
+    weekly = run_weekly_reports(
+        datetime.combine(sunday + timedelta(days=1), time(23), UTC), resources=pipeline.resources()
+    )
     assert not weekly.success
     failed = [e.check_name for e in weekly.get_asset_check_evaluations() if not e.passed]
     assert failed == ["events_volume_is_normal"]

@@ -1,6 +1,7 @@
 """The rendering step: what is due is rendered, and one bad payload fails alone."""
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -15,11 +16,17 @@ from orchestration.emails.assets import (
     email_send_ledger,
     rendered_emails,
 )
+from orchestration.emails.delivery import DeliveryRules
 from orchestration.emails.preview import sample_payloads
+from orchestration.emails.sending import EmailBackend
 from orchestration.quality.checks import EMAIL_PAYLOADS
 from orchestration.resources import Warehouse
-from orchestration.settings import Settings, get_settings
 from tests.sendgrid_server import FakeSendGrid
+
+
+def render_resources(warehouse: Path) -> dict:
+    """The render step's resources: a warehouse, and the delivery rules' defaults."""
+    return {"warehouse": Warehouse(path=str(warehouse)), "delivery_rules": DeliveryRules()}
 
 
 def test_due_payloads_are_rendered_and_a_bad_one_fails_alone(tmp_path):
@@ -38,7 +45,7 @@ def test_due_payloads_are_rendered_and_a_bad_one_fails_alone(tmp_path):
 
     result = dg.materialize(
         [rendered_emails],
-        resources={"warehouse": Warehouse(path=str(warehouse))},
+        resources=render_resources(warehouse),
         partition_key=day.isoformat(),
     )
 
@@ -68,7 +75,7 @@ def test_weekly_reports_go_out_at_the_local_hour_and_only_with_the_weekly_run(tm
     def rendered(**run_options) -> list[str]:
         assert dg.materialize(
             [rendered_emails],
-            resources={"warehouse": Warehouse(path=str(warehouse))},
+            resources=render_resources(warehouse),
             partition_key=sunday.isoformat(),
             **run_options,
         ).success
@@ -106,7 +113,7 @@ def test_rendered_triggers_are_due_on_their_local_day_in_the_delivery_window(tmp
         con.execute("create table email.rpt_email_payloads as select * from payloads")
     assert dg.materialize(
         [rendered_emails],
-        resources={"warehouse": Warehouse(path=str(warehouse))},
+        resources=render_resources(warehouse),
         partition_key=day.isoformat(),
     ).success
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -136,7 +143,7 @@ def test_a_monthly_team_report_goes_out_the_first_morning_of_the_next_month(tmp_
     # the daily run of the month's last day renders it (not the weekly report schedule)
     assert dg.materialize(
         [rendered_emails],
-        resources={"warehouse": Warehouse(path=str(warehouse))},
+        resources=render_resources(warehouse),
         partition_key=month_end.isoformat(),
     ).success
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -156,12 +163,12 @@ def test_without_weekend_delivery_a_friday_trigger_stays_due_over_the_weekend(tm
             "as t(send_key, trigger_type, triggered_on, timezone)"
         )
 
-        def due(day: date, **settings) -> list[str]:
-            chosen = Settings(_env_file=None, FLYWHEEL_SEND_GRACE_DAYS=1, **settings)
+        def due(day: date, **rules) -> list[str]:
+            chosen = DeliveryRules(grace_days=1, **rules)
             columns, rows = due_payloads(con, day, EmailSelection(), chosen)
             return sorted(row[columns.index("send_key")] for row in rows)
 
-        weekdays = {"FLYWHEEL_DELIVER_ON_WEEKENDS": False}
+        weekdays = {"deliver_on_weekends": False}
         saturday, sunday, monday, tuesday = (friday + timedelta(n) for n in range(1, 5))
         # one grace day counts days an e-mail could go out: Saturday and Sunday do not
         assert [due(d, **weekdays) for d in (friday, saturday, sunday, monday, tuesday)] == [
@@ -182,24 +189,13 @@ API_KEY = "SG.flywheel-assets-test.SECRET"
 
 
 @pytest.fixture
-def sendgrid(monkeypatch):
-    """The local SendGrid server (its limits on), and the settings that send to it."""
+def sendgrid():
+    """The local SendGrid server (its limits on)."""
     with FakeSendGrid(API_KEY, reject_addresses=["broken@example.com"]) as server:
-        environment = {
-            "FLYWHEEL_EMAIL_BACKEND": "sendgrid",
-            "SENDGRID_API_KEY": API_KEY,
-            "SENDGRID_API_HOST": server.host,
-            "FLYWHEEL_POSTAL_ADDRESS": "1 Example Street, Springfield",
-            "FLYWHEEL_SECRET_KEY": "s" * 40,
-        }
-        for name, value in environment.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
         yield server
-        get_settings.cache_clear()
 
 
-def send_step(tmp_path, addresses: list[str]) -> dg.ExecuteInProcessResult:
+def send_step(tmp_path, addresses: list[str], server: FakeSendGrid) -> dg.ExecuteInProcessResult:
     """Render one level_up e-mail per address, due today, then run the send step."""
     payload = next(p for _, _, p in sample_payloads() if p["template"] == "level_up")
     day = datetime.now(UTC).date() - timedelta(days=1)  # the last closed partition
@@ -214,7 +210,8 @@ def send_step(tmp_path, addresses: list[str]) -> dg.ExecuteInProcessResult:
         con.execute("create table email.rpt_email_payloads as select * from payloads")
     return dg.materialize(
         [rendered_emails, email_send_ledger],
-        resources={"warehouse": Warehouse(path=str(warehouse))},
+        resources=render_resources(warehouse)
+        | {"email_backend": EmailBackend(kind="sendgrid", api_key=API_KEY, api_host=server.host)},
         partition_key=day.isoformat(),
         raise_on_error=False,
     )
@@ -225,7 +222,9 @@ def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvalu
 
 
 def test_a_due_email_that_fails_fails_the_send_step_with_its_check(tmp_path, sendgrid):
-    result = send_step(tmp_path, ["ada@example.com", "broken@example.com", "bo@example.com"])
+    result = send_step(
+        tmp_path, ["ada@example.com", "broken@example.com", "bo@example.com"], sendgrid
+    )
 
     assert not result.success  # `flywheel run` exits non-zero; the failure sensor alerts
     checks = checks_of(result)
@@ -244,7 +243,7 @@ def test_a_due_email_that_fails_fails_the_send_step_with_its_check(tmp_path, sen
 def test_an_email_in_doubt_is_a_warning_and_the_others_are_sent(tmp_path, sendgrid):
     sendgrid.fail_next("drop")  # taken, never answered
     sendgrid.start_outage("503", paths=["/v3/user/scheduled_sends"])  # no cancel possible
-    result = send_step(tmp_path, ["ada@example.com", "bo@example.com", "cy@example.com"])
+    result = send_step(tmp_path, ["ada@example.com", "bo@example.com", "cy@example.com"], sendgrid)
 
     assert result.success
     checks = checks_of(result)
@@ -288,8 +287,10 @@ def test_a_failed_daily_send_does_not_hold_back_the_weekly_reports(
     daily = stand_in_daily_run(payload_check_passes=payload_check_passes)
     assert not daily.success
     weekly_runs = []
-    monkeypatch.setattr(runner, "run_daily", lambda as_of: daily)
-    monkeypatch.setattr(runner, "run_weekly_reports", lambda at: weekly_runs.append(at) or daily)
+    monkeypatch.setattr(runner, "run_daily", lambda as_of, resources: daily)
+    monkeypatch.setattr(
+        runner, "run_weekly_reports", lambda at, resources: weekly_runs.append(at) or daily
+    )
 
     results = runner.run_day(date(2026, 3, 29))  # a Sunday: the week's reports are due
 

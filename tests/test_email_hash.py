@@ -17,7 +17,7 @@ from orchestration.email_hash import (
     dbt_environment,
     keyed_email_hash,
 )
-from orchestration.settings import DEV_SECRET_KEY, REPO_ROOT, Settings, get_settings
+from orchestration.settings import DEV_SECRET_KEY, REPO_ROOT, Settings
 from tests.hmac_cases import assert_hmacs_match_python, dbt_show_arguments, shown_rows
 from tests.privacy import Finding, find_personal_data
 
@@ -59,12 +59,9 @@ def test_the_key_is_a_sub_key_of_the_secret_key():
     assert keyed_email_hash("  ", expected) is None
 
 
-def test_the_settings_give_dbt_the_key_through_the_environment():
-    """What `flywheel` and Dagster publish for dbt's sessions: DuckDB's plugin variable and
-    a PostgreSQL setting in PGOPTIONS, which keeps the options already there."""
-    key = get_settings().email_hash_key()
-    assert os.environ[EMAIL_HASH_KEY_ENV] == key
-    assert f"-c flywheel.email_hash_key={key}" in os.environ["PGOPTIONS"]
+def test_dbt_by_hand_gets_the_key_through_the_environment():
+    """What to set for dbt's sessions by hand: DuckDB's plugin variable and a PostgreSQL
+    setting in PGOPTIONS, which keeps the options already there."""
     environment = dbt_environment(
         "ab" * 32, {"PGOPTIONS": "-c search_path=x -c flywheel.email_hash_key=old"}
     )
@@ -74,11 +71,21 @@ def test_the_settings_give_dbt_the_key_through_the_environment():
     }
 
 
+def without_keys(environment: dict[str, str]) -> dict[str, str]:
+    """The environment without any key or the mark of a dbt run by Dagster."""
+    hidden = (EMAIL_HASH_KEY_ENV, "FLYWHEEL_SECRET_KEY", "DAGSTER_DBT_CLI")
+    return {name: value for name, value in environment.items() if name not in hidden}
+
+
 def test_the_hmac_macro_matches_python_on_duckdb(tmp_path):
-    """Through the profile's plugin: the session key is the one the settings derived, and it
-    is in none of the files dbt writes (its SQL reads the session variable instead)."""
-    key = get_settings().email_hash_key()
-    environment = os.environ | {"FLYWHEEL_WAREHOUSE": str(tmp_path / "hmac.duckdb")}
+    """Through the profile's plugin: the session key is the one derived from
+    FLYWHEEL_SECRET_KEY, as the settings derive it, and it is in none of the files dbt writes
+    (its SQL reads the session variable instead)."""
+    key = Settings(_env_file=None, FLYWHEEL_SECRET_KEY=SECRET).email_hash_key()
+    environment = without_keys(dict(os.environ)) | {
+        "FLYWHEEL_SECRET_KEY": SECRET,
+        "FLYWHEEL_WAREHOUSE": str(tmp_path / "hmac.duckdb"),
+    }
     result = dbt_show(tmp_path, environment)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert_hmacs_match_python(shown_rows(result.stdout), key)
@@ -88,9 +95,8 @@ def test_the_hmac_macro_matches_python_on_duckdb(tmp_path):
 
 
 def test_without_the_key_dbt_says_what_to_do(tmp_path):
-    environment = os.environ | {"FLYWHEEL_WAREHOUSE": str(tmp_path / "hmac.duckdb")}
-    del environment[EMAIL_HASH_KEY_ENV]
-    result = dbt_show(tmp_path, environment)
+    environment = without_keys(dict(os.environ))
+    result = dbt_show(tmp_path, environment | {"FLYWHEEL_WAREHOUSE": str(tmp_path / "h.duckdb")})
     assert result.returncode != 0
     assert "the e-mail hash key is not set" in result.stdout
     assert "flywheel email-hash-key" in result.stdout

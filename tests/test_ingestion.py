@@ -240,19 +240,14 @@ def test_flywheel_load_lists_the_files_set_aside_and_exits_1(tmp_path, monkeypat
     from click.testing import CliRunner
 
     from orchestration.cli import main
-    from orchestration.settings import get_settings
 
     raw = tmp_path / "raw"
     write_events(raw / "events" / "good.csv", ["e1"])
     (raw / "events" / "bad.csv").write_text("id,name\n1,x\n")
     monkeypatch.setenv("FLYWHEEL_RAW_DIR", str(raw))
     monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
-    get_settings.cache_clear()
-    try:
-        first = CliRunner().invoke(main, ["load"])
-        second = CliRunner().invoke(main, ["load"])
-    finally:
-        get_settings.cache_clear()
+    first = CliRunner().invoke(main, ["load"])
+    second = CliRunner().invoke(main, ["load"])
 
     assert first.exit_code == 1
     assert "duckdb: 1 new file(s), 1 row(s)" in first.output

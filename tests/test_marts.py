@@ -4,7 +4,7 @@ import json
 
 from orchestration.email_hash import keyed_email_hash
 from orchestration.emails.groups import trigger_types
-from orchestration.settings import get_settings
+from orchestration.settings import Settings
 from tests.privacy import find_personal_data
 
 
@@ -56,7 +56,7 @@ def test_no_reversible_identifier_in_the_marts(demo_pipeline):
 def test_email_hash_is_the_keyed_hash_of_the_address(demo_pipeline):
     """HMAC-SHA256 of the normalised address under the key derived from FLYWHEEL_SECRET_KEY
     (here the development key), as a BI user computes it in Python to join a list."""
-    key = get_settings().email_hash_key()
+    key = Settings(_env_file=None).email_hash_key()
     users = demo_pipeline.query(
         "select stg.email, dim.email_hash from staging.stg_product__users as stg "
         "join marts.dim_users as dim using (user_id)"
@@ -68,7 +68,7 @@ def test_email_hash_is_the_keyed_hash_of_the_address(demo_pipeline):
 def test_the_public_quarantine_is_the_raw_row_redacted(demo_pipeline):
     """Row for row: every raw key in order, `email` as its keyed hash `email_hash`, no
     `first_name`; the payloads of tables without personal data are unchanged."""
-    key = get_settings().email_hash_key()
+    key = Settings(_env_file=None).email_hash_key()
     rows = demo_pipeline.query(
         "select source_table, raw_payload, redacted_payload "
         "from intermediate.int_data_quarantine "

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pytest
 
 from orchestration.demo_data import generate
 from orchestration.partitions import daily_partitions, one_run_per_backfill
@@ -78,16 +77,7 @@ def differences(built: Path, full_refresh: Path) -> list[str]:
     return problems
 
 
-@pytest.fixture
-def use(monkeypatch):
-    def point_at(pipeline: Pipeline) -> None:
-        monkeypatch.setenv("FLYWHEEL_RAW_DIR", str(pipeline.raw_dir))
-        monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(pipeline.warehouse))
-
-    return point_at
-
-
-def test_partitions_one_by_one_and_a_one_run_backfill_equal_a_full_refresh(tmp_path, use):
+def test_partitions_one_by_one_and_a_one_run_backfill_equal_a_full_refresh(tmp_path):
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("daily_build")
@@ -95,19 +85,19 @@ def test_partitions_one_by_one_and_a_one_run_backfill_equal_a_full_refresh(tmp_p
     generate(source, accounts=25, days=40, target_events=12_000, end_date=END_DATE, progress=False)
 
     full = Pipeline(raw_dir=tmp_path / "full" / "raw", warehouse=tmp_path / "full.duckdb")
-    use(full)
     copy_raw_through(source, full.raw_dir, DAYS[-1])
     refresh = job.execute_in_process(
         partition_key=DAYS[-1].isoformat(),
         run_config={"ops": {"flywheel_dbt_models": {"config": {"full_refresh": True}}}},
+        resources=full.resources(),
     )
     assert refresh.success
 
     daily = Pipeline(raw_dir=tmp_path / "daily" / "raw", warehouse=tmp_path / "daily.duckdb")
-    use(daily)
     for day in DAYS:  # each day's files arrive, then that day's partition runs
         copy_raw_through(source, daily.raw_dir, day)
-        assert job.execute_in_process(partition_key=day.isoformat()).success, day
+        run = job.execute_in_process(partition_key=day.isoformat(), resources=daily.resources())
+        assert run.success, day
     assert differences(daily.warehouse, full.warehouse) == []
 
     # The tags Dagster gives the one run of a backfill over a range (BackfillPolicy.single_run)
@@ -115,7 +105,8 @@ def test_partitions_one_by_one_and_a_one_run_backfill_equal_a_full_refresh(tmp_p
         tags={
             "dagster/asset_partition_range_start": DAYS[0].isoformat(),
             "dagster/asset_partition_range_end": DAYS[-1].isoformat(),
-        }
+        },
+        resources=daily.resources(),
     )
     assert backfill.success
     activity = dg.AssetKey(["marts", "fct_user_activity_daily"])

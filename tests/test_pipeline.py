@@ -36,11 +36,9 @@ def test_raw_rows_equal_staged_plus_quarantined(demo_pipeline):
         assert raw == staged + sum(n for (t, _), n in held.items() if t == table), table
 
 
-def test_running_the_same_day_again_adds_nothing(demo_pipeline, monkeypatch):
+def test_running_the_same_day_again_adds_nothing(demo_pipeline):
     before = demo_pipeline.query("select count(*) from raw.events")
-    monkeypatch.setenv("FLYWHEEL_RAW_DIR", str(demo_pipeline.raw_dir))
-    monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(demo_pipeline.warehouse))
-    assert run_daily(END_DATE).success
+    assert run_daily(END_DATE, resources=demo_pipeline.resources()).success
     assert demo_pipeline.query("select count(*) from raw.events") == before
     files = list(demo_pipeline.raw_dir.glob("*/*.parquet"))
     assert demo_pipeline.scalar("select count(*) from raw._loaded_files") == len(files)

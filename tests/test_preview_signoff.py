@@ -20,7 +20,7 @@ from orchestration.emails.real_payloads import PREVIEW_ADDRESS, for_preview
 from orchestration.emails.render import render_email
 from orchestration.emails.send_test import TEST_HEADER, TEST_SUBJECT_PREFIX
 from orchestration.emails.unsubscribe_token import read_token
-from orchestration.settings import Settings, get_settings
+from orchestration.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, distinct_colours, png_size
 from tests.sendgrid_server import FakeSendGrid
 
@@ -46,11 +46,7 @@ def flywheel(monkeypatch, warehouse, tmp_path):
         }
         for name, value in variables.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        try:
-            return CliRunner().invoke(main, list(args))
-        finally:
-            get_settings.cache_clear()
+        return CliRunner().invoke(main, list(args))
 
     return invoke
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from orchestration.alerts import AlertLog
 from orchestration.emails import weekly_report
 from orchestration.emails.assets import RENDERED, SEND_LEDGER
+from orchestration.emails.delivery import DeliveryRules
 from orchestration.jobs import WEEKLY_SEND_CHECKS
 from orchestration.quality.checks import EMAIL_PAYLOADS, RAW_EVENTS
 from orchestration.resources import RawDirectory
@@ -19,7 +21,7 @@ from orchestration.schedules import (
     weekly_report_config,
     weekly_report_schedule,
 )
-from orchestration.sensors import AlertLog, raw_files_sensor, run_failure_sensor
+from orchestration.sensors import raw_files_sensor, run_failure_sensor
 
 
 def utc(*args: int) -> datetime:
@@ -85,8 +87,13 @@ def built_weeks():
 
 
 def weekly_tick(tick: datetime, instance: dg.DagsterInstance):
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
-    return weekly_report_schedule(context)
+    # As a context manager: it closes the resources it built and hands the instance back.
+    with dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=tick,
+        resources={"delivery_rules": DeliveryRules(weekly_report_hour=8)},
+    ) as context:
+        return weekly_report_schedule(context)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The Dagster UI as an operator starts it (`make ui` runs `dagster dev`): the webserver
-loads the code location, the asset graph renders in headless Chromium, and the daily job
+loads the code location, the asset graph renders in headless Chromium and reads in flow order
+(the e-mail steps after the marts, left to right), and the daily job
 launched through the GraphQL API for one daily partition succeeds, and a backfill
 over three days runs as one run and fills the warehouse.
 
@@ -30,13 +31,23 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, PNG_SIGNATURE
 
 AS_OF = date(2026, 3, 31)
 
-STARTUP_DEADLINE_S = 300  # a liveness bound: dagster dev starts slowly on a busy 2-core machine
+# dagster dev parses the dbt project before it serves: half a minute of CPU, minutes on a
+# busy machine.
+STARTUP_DEADLINE_S = 420
 RUN_DEADLINE_S = 900
 SHUTDOWN_GRACE_S = 30
 # The global lineage shows one node per asset group; a group's page one node per asset.
-GRAPH_GROUPS = ("raw", "staging", "intermediate", "marts", "email")
+GRAPH_GROUPS = ("raw", "staging", "intermediate", "marts", "payloads", "sending", "feedback")
+# The e-mail flow, left to right: its groups after the marts, and their assets expanded.
+EMAIL_FLOW_GROUPS = ("payloads", "sending", "feedback")
+EMAIL_FLOW_ASSETS = (
+    "rpt_email_payloads",
+    "rendered_emails",
+    "send_ledger",
+    "stg_flywheel__send_ledger",
+)
 # Nodes the marts graph draws in view (the graph draws only the nodes inside the viewport).
-MARTS_ASSETS = ("fct_email_triggers", "rpt_email_payloads")
+MARTS_ASSETS = ("fct_email_triggers", "fct_cohort_benchmarks")
 
 WORKSPACE_QUERY = """
 query {
@@ -311,6 +322,7 @@ def test_asset_graph_renders_in_chromium(dagster_dev, repository, tmp_path):
     location = urllib.parse.quote(repository["repositoryLocationName"], safe="")
     screenshots = {
         "global": tmp_path / "global_asset_lineage.png",
+        "email_flow": tmp_path / "email_flow_asset_graph.png",
         "marts": tmp_path / "marts_asset_graph.png",
     }
     with playwright_api.sync_playwright() as playwright:
@@ -326,6 +338,29 @@ def test_asset_graph_renders_in_chromium(dagster_dev, repository, tmp_path):
             for name in GRAPH_GROUPS:
                 graph_node(page, name).wait_for(state="visible")
             page.screenshot(path=str(screenshots["global"]))
+            groups_x = {name: node_x(page, name) for name in GRAPH_GROUPS}
+            flow = ("marts", *EMAIL_FLOW_GROUPS)
+            assert [groups_x[name] for name in flow] == sorted(groups_x[name] for name in flow), (
+                f"the e-mail groups do not follow the marts left to right: {groups_x}"
+            )
+            # The e-mail flow's groups alone, each expanded (a click on a group expands it;
+            # the page opened again at that address fits them all in view).
+            selection = " or ".join(f'group:"{name}"' for name in EMAIL_FLOW_GROUPS)
+            page.goto(
+                f"{dagster_dev.url}/asset-groups~{urllib.parse.quote(selection, safe='')}/",
+                wait_until="domcontentloaded",
+            )
+            for name in EMAIL_FLOW_GROUPS:
+                graph_node(page, name).click()
+            page.goto(page.url, wait_until="domcontentloaded")
+            for name in EMAIL_FLOW_ASSETS:
+                graph_node(page, name).wait_for(state="visible")
+            page.screenshot(path=str(screenshots["email_flow"]))
+            assets_x = [node_x(page, name) for name in EMAIL_FLOW_ASSETS]
+            assert assets_x == sorted(set(assets_x)), (
+                f"payloads, render, send and feedback are not left to right: "
+                f"{dict(zip(EMAIL_FLOW_ASSETS, assets_x, strict=True))}"
+            )
             # One group's graph: a node per asset.
             page.goto(
                 f"{dagster_dev.url}/locations/{location}/asset-groups/marts",
@@ -345,6 +380,13 @@ def test_asset_graph_renders_in_chromium(dagster_dev, repository, tmp_path):
 def graph_node(page, name: str):
     """The label of a node of the asset graph (drawn in the SVG), not the sidebar's."""
     return page.locator("foreignObject").get_by_text(name, exact=True).first
+
+
+def node_x(page, name: str) -> float:
+    """Where a node's label starts on the page, left to right."""
+    box = graph_node(page, name).bounding_box()
+    assert box is not None, f"{name} is not drawn"
+    return box["x"]
 
 
 def test_daily_build_launched_through_graphql_succeeds(dagster_dev, repository):

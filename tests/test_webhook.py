@@ -358,15 +358,9 @@ def test_a_public_key_that_is_not_one_is_refused_at_start():
 
 
 def test_cli_refuses_to_start_without_a_public_key(monkeypatch):
-    from orchestration.settings import get_settings
-
     # empty, not unset: the environment wins over a developer's .env
     monkeypatch.setenv("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(main, ["webhook", "--port", "0"])
-    finally:
-        get_settings.cache_clear()
+    result = CliRunner().invoke(main, ["webhook", "--port", "0"])
     assert result.exit_code != 0
     assert "SENDGRID_WEBHOOK_PUBLIC_KEY" in result.output
 

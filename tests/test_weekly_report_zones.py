@@ -15,6 +15,7 @@ import dagster as dg
 import pytest
 
 from orchestration.emails import weekly_report
+from orchestration.emails.delivery import DeliveryRules
 from orchestration.runner import run_request
 from orchestration.schedules import weekly_report_schedule
 from tests.pipeline import Pipeline
@@ -113,25 +114,29 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
+# The weekly report at 08:00 local time, sent for one grace day.
+RULES = {"FLYWHEEL_WEEKLY_REPORT_HOUR": 8, "FLYWHEEL_SEND_GRACE_DAYS": 1}
+
+
 @pytest.fixture
-def pipeline(tmp_path, monkeypatch) -> Pipeline:
+def pipeline(tmp_path) -> Pipeline:
     pipeline = Pipeline(raw_dir=tmp_path / "raw", warehouse=tmp_path / "flywheel.duckdb")
     write_raw(pipeline.raw_dir)
-    monkeypatch.setenv("FLYWHEEL_RAW_DIR", str(pipeline.raw_dir))
-    monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(pipeline.warehouse))
-    monkeypatch.setenv("FLYWHEEL_OUTBOX_DIR", str(tmp_path / "outbox"))
-    monkeypatch.setenv("FLYWHEEL_WEEKLY_REPORT_HOUR", "8")
-    monkeypatch.setenv("FLYWHEEL_SEND_GRACE_DAYS", "1")
     return pipeline
 
 
 def tick(instance: dg.DagsterInstance, at: datetime) -> dg.RunRequest | dg.SkipReason:
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
-    return weekly_report_schedule(context)
+    with dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=at,
+        resources={"delivery_rules": DeliveryRules(weekly_report_hour=8, grace_days=1)},
+    ) as context:
+        return weekly_report_schedule(context)
 
 
-def run(instance: dg.DagsterInstance, request: dg.RunRequest) -> None:
-    assert run_request("weekly_report", request, instance=instance).success
+def run(instance: dg.DagsterInstance, request: dg.RunRequest, pipeline: Pipeline) -> None:
+    resources = pipeline.resources(**RULES)
+    assert run_request("weekly_report", request, instance=instance, resources=resources).success
 
 
 def week(pipeline: Pipeline) -> dict[str, tuple]:
@@ -172,7 +177,7 @@ def test_every_zone_gets_its_whole_local_week_on_its_monday_morning(pipeline):
         # yet, not even one without the evening.
         request = tick(instance, utc(2026, 3, 30, 0))
         assert request.asset_selection is None
-        run(instance, request)
+        run(instance, request, pipeline)
         assert week(pipeline) == {"usr_tyo": (2, 2, None)}
         # what a report from that build would have said: 2 active days, 1 task, no workflow
         assert pipeline.query(
@@ -190,7 +195,7 @@ def test_every_zone_gets_its_whole_local_week_on_its_monday_morning(pipeline):
         assert la_time == utc(2026, 3, 30, 15)
         request = tick(instance, la_time)
         assert request.asset_selection is None
-        run(instance, request)
+        run(instance, request, pipeline)
         assert week(pipeline) == {
             "usr_tyo": (2, 2, None),
             # 3 active days, 2 tasks, 1 workflow, Sunday evening included
@@ -210,7 +215,7 @@ def test_every_zone_gets_its_whole_local_week_on_its_monday_morning(pipeline):
         # only renders and sends
         request = tick(instance, weekly_report.send_time(WEEK_END, ANCHORAGE, hour=8))
         assert request.asset_selection is not None
-        run(instance, request)
+        run(instance, request, pipeline)
         assert rendered(pipeline)["usr_anc"] == (ANCHORAGE, monday, 8)
         assert sent(pipeline) == set(USERS)
         accepted = pipeline.scalar(

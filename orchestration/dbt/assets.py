@@ -1,6 +1,7 @@
 """dbt models, seeds and tests as Dagster assets and asset checks."""
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -11,15 +12,25 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from orchestration.dbt.project import flywheel_dbt
 from orchestration.ingestion.assets import raw_asset_key
 from orchestration.partitions import daily_partitions, one_run_per_backfill, partition_days
+from orchestration.resources import Warehouse
 
 # The feedback marts read the send ledger, which the sending step writes after the payload
 # models are built: they form a second dbt step, downstream of the send.
 FEEDBACK = "stg_flywheel__send_ledger+"
+# The asset groups of the e-mail flow, left to right after the dbt layers: the payloads the
+# sender reads (the models of schema `email`), the render and send steps
+# (orchestration/emails/assets.py), and the feedback step.
+PAYLOADS_GROUP, SENDING_GROUP, FEEDBACK_GROUP = "payloads", "sending", "feedback"
 
 
 class FlywheelTranslator(DagsterDbtTranslator):
     """Raw sources take the keys of the ingestion assets, the send ledger the key of the
-    sending asset, model versions the key of their relation; one asset group per dbt layer."""
+    sending asset, model versions the key of their relation; one asset group per dbt layer,
+    then the e-mail flow's groups; every dbt test an asset check that says what it checks."""
+
+    def __init__(self, group: str | None = None) -> None:
+        super().__init__()
+        self.group = group  # one group for every model of the step (the feedback step)
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
@@ -30,14 +41,68 @@ class FlywheelTranslator(DagsterDbtTranslator):
             if props["source_name"] == "flywheel":
                 return spec.replace_attributes(key=[props["schema"], props["name"]])
             return spec.replace_attributes(key=raw_asset_key(props["name"]), group_name="raw")
-        # fqn is [project, folder, ...]: models/<layer>/... and seeds/...
-        layer = props["fqn"][1] if props["resource_type"] == "model" else "seeds"
-        if props["resource_type"] == "model" and props.get("version") is not None:
+        if props["resource_type"] != "model":
+            return spec.replace_attributes(group_name="seeds")
+        if self.group:
+            group = self.group
+        elif props["config"].get("schema") == "email":
+            group = PAYLOADS_GROUP
+        else:
+            group = props["fqn"][1]  # fqn is [project, folder, ...]: models/<layer>/...
+        if props.get("version") is not None:
             # a model version is keyed by its relation, like every other model (dagster-dbt
             # would drop the schema): the version under the model's own name keeps its key
             key = [props["config"]["schema"], props["alias"]]
-            return spec.replace_attributes(key=key, group_name=layer)
-        return spec.replace_attributes(group_name=layer)
+            return spec.replace_attributes(key=key, group_name=group)
+        return spec.replace_attributes(group_name=group)
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=dbt_test_description(manifest["nodes"][unique_id]))
+
+
+def dbt_test_description(test: Mapping[str, Any]) -> str:
+    """What a dbt test checks, in a sentence: its own `description:` if the yml gives one,
+    else a singular test's leading comment, else its generic test and arguments."""
+    if test.get("description"):
+        return test["description"]
+    metadata = test.get("test_metadata")
+    if not metadata:
+        comment = re.match(r"\s*((?:--[^\n]*\n\s*)+)", test.get("raw_code", ""))
+        lines = comment.group(1).splitlines() if comment else []
+        text = " ".join(line.strip().removeprefix("--").strip() for line in lines)
+        return " ".join(text.split()) or test["name"]
+    kwargs = metadata["kwargs"]
+    column = f"`{kwargs['column_name']}`" if kwargs.get("column_name") else "the row"
+    match metadata["name"]:
+        case "not_null":
+            sentence = f"{column} is never null."
+        case "unique":
+            sentence = f"{column} is unique: no two rows share a value."
+        case "accepted_values":
+            sentence = f"{column} is one of {', '.join(map(str, kwargs['values']))}."
+        case "relationships":
+            target = re.sub(r"^ref\('([^']+)'\)$", r"\1", kwargs["to"])
+            sentence = f"Every {column} exists in {target}.{kwargs['field']}."
+        case "unique_combination_of_columns":
+            columns = ", ".join(kwargs["combination_of_columns"])
+            sentence = f"No two rows share the same ({columns})."
+        case "expression_is_true" if kwargs.get("aggregate"):
+            sentence = f"Over the whole model: `{' '.join(kwargs['expression'].split())}`."
+        case "expression_is_true":
+            sentence = f"On every row: `{' '.join(kwargs['expression'].split())}`."
+        case name:
+            sentence = f"dbt test {name} on {column}."
+    where = test.get("config", {}).get("where")
+    return f"{sentence} Rows checked: where {where}." if where else sentence
 
 
 class DbtBuild(dg.Config):
@@ -59,7 +124,7 @@ def events_through_var(instant: str) -> str:
 
 
 def dbt_build(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuild
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, config: DbtBuild
 ) -> Iterator[Any]:
     """`dbt build` for the partition window: the incremental models rebuild those days (and
     their look-back), every other model is rebuilt up to the window's last day."""
@@ -68,6 +133,8 @@ def dbt_build(
         "min_date": first.isoformat(),
         "max_date": last.isoformat(),
         "as_of_date": last.isoformat(),
+        # The DuckDB profile builds into the warehouse resource's file (profiles.example.yml).
+        "duckdb_path": warehouse.path,
     }
     if config.events_through:
         dbt_vars["events_through"] = events_through_var(config.events_through)
@@ -87,17 +154,21 @@ def dbt_build(
     partitions_def=daily_partitions,
     backfill_policy=one_run_per_backfill,
 )
-def flywheel_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuild):
-    yield from dbt_build(context, dbt, config)
+def flywheel_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, config: DbtBuild
+):
+    yield from dbt_build(context, dbt, warehouse, config)
 
 
 @dbt_assets(
     manifest=flywheel_dbt.manifest_path,
     project=flywheel_dbt,
-    dagster_dbt_translator=FlywheelTranslator(),
+    dagster_dbt_translator=FlywheelTranslator(group=FEEDBACK_GROUP),
     select=FEEDBACK,
     partitions_def=daily_partitions,
     backfill_policy=one_run_per_backfill,
 )
-def email_feedback_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuild):
-    yield from dbt_build(context, dbt, config)
+def email_feedback_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, config: DbtBuild
+):
+    yield from dbt_build(context, dbt, warehouse, config)

@@ -9,12 +9,13 @@ import dagster as dg
 import duckdb
 from jinja2 import TemplateError
 
+from orchestration.dbt.assets import SENDING_GROUP
 from orchestration.emails import weekly_report
-from orchestration.emails.delivery import DeliverySlot, DeliveryWindow
+from orchestration.emails.delivery import DeliveryRules, DeliverySlot, DeliveryWindow
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.render import render_email
-from orchestration.emails.sending.factory import backend_from_settings
 from orchestration.emails.sending.ledger import ensure_send_ledger
+from orchestration.emails.sending.resource import EmailBackend
 from orchestration.emails.sending.sender import (
     FAILED_OUTCOMES,
     SendingAborted,
@@ -24,7 +25,7 @@ from orchestration.emails.sending.sender import (
 from orchestration.partitions import daily_partitions, one_run_per_backfill, partition_days
 from orchestration.quality import INBOX_GUARDED_ASSETS
 from orchestration.resources import Warehouse
-from orchestration.settings import Settings, get_settings
+from orchestration.settings import Settings
 
 RENDERED = dg.AssetKey(["email", "rendered_emails"])
 SEND_LEDGER = dg.AssetKey(["email", "send_ledger"])
@@ -41,17 +42,7 @@ create or replace table email.rendered_emails (
 """
 
 
-def delivery_window(settings: Settings, trigger_type: str) -> DeliveryWindow:
-    """The local window an e-mail arrives in: the weekly report's opens at its own hour."""
-    weekly = trigger_type == "weekly_report"
-    return DeliveryWindow(
-        hour=settings.weekly_report_hour if weekly else settings.delivery_hour,
-        hours=settings.delivery_window_hours,
-        weekends=settings.deliver_on_weekends,
-    )
-
-
-def delivery_slot(payload: dict, settings: Settings) -> DeliverySlot:
+def delivery_slot(payload: dict, rules: DeliveryRules) -> DeliverySlot:
     """When a payload's e-mail should arrive: triggers on their local day (`triggered_on`),
     weekly reports on the Monday after the Sunday that ends their week, monthly team reports
     on the first day of the month after theirs."""
@@ -60,14 +51,14 @@ def delivery_slot(payload: dict, settings: Settings) -> DeliverySlot:
     if trigger_type in ("weekly_report", "monthly_team_report"):
         # dated the last day of the week or month they report; they go out the day after
         due_on += timedelta(days=1)
-    return DeliverySlot(payload.get("timezone"), due_on, delivery_window(settings, trigger_type))
+    return DeliverySlot(payload.get("timezone"), due_on, rules.window(trigger_type))
 
 
 class EmailSelection(dg.Config):
     """Which e-mails a run sends.
 
-    Empty `weekly_reports_at`: the triggers due on the partition's last day (grace:
-    FLYWHEEL_SEND_GRACE_DAYS), except weekly reports. Set (an ISO 8601 instant, by the weekly
+    Empty `weekly_reports_at`: the triggers due on the partition's last day (grace: the
+    `delivery_rules` resource), except weekly reports. Set (an ISO 8601 instant, by the weekly
     report schedule): only the weekly reports of the week ending on the partition's day whose
     local send time has passed at that instant.
     """
@@ -76,19 +67,19 @@ class EmailSelection(dg.Config):
 
 
 def due_payloads(
-    con: duckdb.DuckDBPyConnection, day: date, selection: EmailSelection, settings: Settings
+    con: duckdb.DuckDBPyConnection, day: date, selection: EmailSelection, rules: DeliveryRules
 ) -> tuple[list[str], list[tuple]]:
     """The payload rows a run renders: (column names, rows)."""
     weekly = selection.weekly_reports_at is not None
     # Grace counts the days an e-mail could have gone out: with weekend delivery off, a
     # Friday trigger deferred past the weekend (docs/sending.md) is still due on Monday.
-    window = delivery_window(settings, "daily")
+    window = rules.window("daily")
     weekend_days = 0 if window.weekends else 2
     cursor = con.execute(
         "select * from email.rpt_email_payloads "
         "where (trigger_type = 'weekly_report') = ? and triggered_on between ? and ? "
         "order by send_key",
-        [weekly, day - timedelta(days=settings.send_grace_days + weekend_days), day],
+        [weekly, day - timedelta(days=rules.grace_days + weekend_days), day],
     )
     columns = [column[0] for column in cursor.description]
     rows = cursor.fetchall()
@@ -97,8 +88,7 @@ def due_payloads(
         rows = [
             row
             for row in rows
-            if window.delivery_days_between(_as_date(row[triggered_on]), day)
-            <= settings.send_grace_days
+            if window.delivery_days_between(_as_date(row[triggered_on]), day) <= rules.grace_days
         ]
     if weekly:
         at = datetime.fromisoformat(selection.weekly_reports_at)
@@ -110,8 +100,8 @@ def due_payloads(
                 row[week_end],
                 row[timezone],
                 at,
-                hour=settings.weekly_report_hour,
-                grace_days=settings.send_grace_days,
+                hour=rules.weekly_report_hour,
+                grace_days=rules.grace_days,
             )
         ]
     return columns, rows
@@ -126,7 +116,7 @@ def _as_date(value: date | datetime) -> date:
     # Depending on every asset a blocking check guards (the payloads among them) is what
     # makes a failed check stop the send: Dagster blocks only direct dependents.
     deps=list(INBOX_GUARDED_ASSETS),
-    group_name="email",
+    group_name=SENDING_GROUP,
     kinds={"jinja", "duckdb"},
     partitions_def=daily_partitions,
     backfill_policy=one_run_per_backfill,
@@ -135,12 +125,17 @@ def _as_date(value: date | datetime) -> date:
     "schedule). Older triggers are history: a backfill never e-mails the past.",
 )
 def rendered_emails(
-    context: dg.AssetExecutionContext, config: EmailSelection, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    config: EmailSelection,
+    warehouse: Warehouse,
+    delivery_rules: DeliveryRules,
 ) -> dg.MaterializeResult:
-    settings = get_settings()
+    # The e-mails' content settings (sender, links, postal address, unsubscribe key), as the
+    # environment holds them when the step runs.
+    settings = Settings()
     _, day = partition_days(context)
     with warehouse.connect() as con:
-        columns, rows = due_payloads(con, day, config, settings)
+        columns, rows = due_payloads(con, day, config, delivery_rules)
         emails: list[RenderedEmail] = []
         failures: dict[str, str] = {}
         for row in rows:
@@ -148,7 +143,7 @@ def rendered_emails(
             # One payload the templates cannot render must not hold back everyone else's.
             try:
                 email = render_email(payload, settings)
-                emails.append(replace(email, delivery=delivery_slot(payload, settings)))
+                emails.append(replace(email, delivery=delivery_slot(payload, delivery_rules)))
             except (KeyError, ValueError, TemplateError) as error:
                 failures[payload["send_key"]] = f"{type(error).__name__}: {error}"
         con.execute(RENDERED_DDL)
@@ -217,7 +212,7 @@ _LISTED = 20
 @dg.asset(
     key=SEND_LEDGER,
     deps=[RENDERED],
-    group_name="email",
+    group_name=SENDING_GROUP,
     kinds={"sendgrid", "duckdb"},
     partitions_def=daily_partitions,
     backfill_policy=one_run_per_backfill,
@@ -226,10 +221,9 @@ _LISTED = 20
     "every attempt, so a re-run sends each send_key at most once (docs/sending.md).",
 )
 def email_send_ledger(
-    context: dg.AssetExecutionContext, warehouse: Warehouse
+    context: dg.AssetExecutionContext, warehouse: Warehouse, email_backend: EmailBackend
 ) -> dg.MaterializeResult:
-    settings = get_settings()
-    backend = backend_from_settings(settings)
+    backend = email_backend.backend()
     with warehouse.connect() as con:
         ensure_send_ledger(con)
         rows = con.execute(
@@ -255,9 +249,9 @@ def email_send_ledger(
             [_LISTED],
         ).fetchall()
     log = context.log.error if report.not_sent or report.aborted else context.log.info
-    log(f"{settings.email_backend}: {report.summary()}")
+    log(f"{backend.name}: {report.summary()}")
     metadata = {
-        "backend": settings.email_backend,
+        "backend": backend.name,
         "accepted": report.accepted,
         "already_sent": report.already_sent,
         "confirmed_by_events": report.confirmed,

@@ -13,7 +13,11 @@ A window that opens in a skipped hour (spring forward) opens when the clocks hav
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+import dagster as dg
+from pydantic import Field
+
 from orchestration.emails.weekly_report import zone
+from orchestration.settings import Settings
 
 SATURDAY = 6  # isoweekday
 
@@ -83,3 +87,37 @@ class DeliverySlot:
         ledger's convention)."""
         at = self.window.delivery_time(self.due_on, self.timezone, earliest.replace(tzinfo=UTC))
         return at.replace(tzinfo=None)
+
+
+class DeliveryRules(dg.ConfigurableResource):
+    """The `delivery_rules` resource: which triggers are still sent, and when each e-mail
+    arrives (the render step, the weekly report schedule and `flywheel run` read it)."""
+
+    grace_days: int = Field(
+        1, ge=0, description="FLYWHEEL_SEND_GRACE_DAYS: triggers up to this many days old are sent"
+    )
+    weekly_report_hour: int = Field(
+        8, ge=0, le=23, description="FLYWHEEL_WEEKLY_REPORT_HOUR: local hour, on Mondays"
+    )
+    delivery_hour: int = Field(9, ge=0, le=23, description="FLYWHEEL_DELIVERY_HOUR")
+    delivery_window_hours: int = Field(3, ge=1, le=24, description="FLYWHEEL_DELIVERY_WINDOW_HOURS")
+    deliver_on_weekends: bool = Field(True, description="FLYWHEEL_DELIVER_ON_WEEKENDS")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "DeliveryRules":
+        return cls(
+            grace_days=settings.send_grace_days,
+            weekly_report_hour=settings.weekly_report_hour,
+            delivery_hour=settings.delivery_hour,
+            delivery_window_hours=settings.delivery_window_hours,
+            deliver_on_weekends=settings.deliver_on_weekends,
+        )
+
+    def window(self, trigger_type: str) -> DeliveryWindow:
+        """The local window an e-mail arrives in: the weekly report's opens at its own hour."""
+        weekly = trigger_type == "weekly_report"
+        return DeliveryWindow(
+            hour=self.weekly_report_hour if weekly else self.delivery_hour,
+            hours=self.delivery_window_hours,
+            weekends=self.deliver_on_weekends,
+        )

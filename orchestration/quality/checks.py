@@ -13,14 +13,16 @@ Great Expectations takes seconds to import, so the suites are imported when a ch
 not when the code location loads.
 """
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import dagster as dg
 import duckdb
+from dagster_dbt import get_asset_key_for_model
 
+from orchestration.dbt.assets import flywheel_dbt_models
+from orchestration.ingestion.assets import raw_asset_key
 from orchestration.partitions import run_last_day
 from orchestration.quality import thresholds
 from orchestration.resources import Warehouse
@@ -28,10 +30,10 @@ from orchestration.resources import Warehouse
 if TYPE_CHECKING:
     from orchestration.quality.validation import SuiteBatch, SuiteOutcome
 
-RAW_EVENTS = dg.AssetKey(["raw", "events"])
-EVENTS = dg.AssetKey(["staging", "stg_product__events"])
-USERS = dg.AssetKey(["staging", "stg_product__users"])
-EMAIL_PAYLOADS = dg.AssetKey(["email", "rpt_email_payloads"])
+RAW_EVENTS = raw_asset_key("events")
+EVENTS = get_asset_key_for_model([flywheel_dbt_models], "stg_product__events")
+USERS = get_asset_key_for_model([flywheel_dbt_models], "stg_product__users")
+EMAIL_PAYLOADS = get_asset_key_for_model([flywheel_dbt_models], "rpt_email_payloads")
 
 # The assets with blocking checks: the send step must depend on each of them directly.
 INBOX_GUARDED_ASSETS = (EVENTS, EMAIL_PAYLOADS, RAW_EVENTS)
@@ -40,17 +42,6 @@ INBOX_GUARDED_ASSETS = (EVENTS, EMAIL_PAYLOADS, RAW_EVENTS)
 MAX_MESSAGES_IN_DESCRIPTION = 3
 
 BuildBatches = Callable[[duckdb.DuckDBPyConnection], Sequence["SuiteBatch"]]
-
-
-@contextmanager
-def read_only(warehouse: Warehouse) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the warehouse, closed on exit (never held while dbt runs)."""
-    con = duckdb.connect(warehouse.path, read_only=True)
-    try:
-        con.execute("set TimeZone = 'UTC'")
-        yield con
-    finally:
-        con.close()
 
 
 def run_as_of(context: dg.AssetCheckExecutionContext) -> date | None:
@@ -64,7 +55,7 @@ def run_as_of(context: dg.AssetCheckExecutionContext) -> date | None:
 
 def read_batches(warehouse: Warehouse, build_batches: BuildBatches) -> Sequence["SuiteBatch"]:
     """The suites' frames, read over a connection that is closed before anything validates."""
-    with read_only(warehouse) as con:
+    with warehouse.connect(read_only=True) as con:
         return build_batches(con)
 
 

@@ -1,9 +1,9 @@
 """Sending rendered e-mails exactly once: backends, the send ledger and the sender.
 
-    from orchestration.emails.sending import backend_from_settings, send_emails
+    from orchestration.emails.sending import send_emails
 
     with warehouse.connect() as con:
-        report = send_emails(con, emails, backend_from_settings(settings))
+        report = send_emails(con, emails, email_backend.backend())
 
 See docs/sending.md for the guarantee and what happens at each crash point.
 """
@@ -17,7 +17,6 @@ from orchestration.emails.sending.backend import (
     WithdrawStatus,
 )
 from orchestration.emails.sending.events import EventLog, ProviderEvent, WarehouseEvents
-from orchestration.emails.sending.factory import backend_from_settings
 from orchestration.emails.sending.ledger import (
     BATCHES_TABLE,
     LEDGER_DDL,
@@ -28,6 +27,7 @@ from orchestration.emails.sending.ledger import (
     fetch_rows,
 )
 from orchestration.emails.sending.outbox import OutboxBackend
+from orchestration.emails.sending.resource import EmailBackend, backend_from_settings
 from orchestration.emails.sending.retry import RetryPolicy
 from orchestration.emails.sending.sender import (
     MessageOutcome,
@@ -43,6 +43,7 @@ __all__ = [
     "LEDGER_DDL",
     "LEDGER_TABLE",
     "Attempt",
+    "EmailBackend",
     "EventLog",
     "LedgerRow",
     "MessageOutcome",
