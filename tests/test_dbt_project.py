@@ -21,10 +21,10 @@ def test_every_model_is_documented(models):
     assert undocumented == []
 
 
-def test_every_mart_enforces_a_contract_with_documented_columns(models):
-    marts = [model for model in models if model["fqn"][1] == "marts"]
-    assert len(marts) >= 15
-    for model in marts:
+def test_every_mart_and_report_enforces_a_contract_with_documented_columns(models):
+    contracted = [model for model in models if model["fqn"][1] in ("marts", "reports")]
+    assert len(contracted) >= 16
+    for model in contracted:
         assert model["contract"]["enforced"], model["name"]
         undocumented = [
             name for name, column in model["columns"].items() if not column["description"]

@@ -34,9 +34,9 @@ STARTUP_DEADLINE_S = 180
 RUN_DEADLINE_S = 900
 SHUTDOWN_GRACE_S = 30
 # The global lineage shows one node per asset group; a group's page one node per asset.
-GRAPH_GROUPS = ("raw", "staging", "intermediate", "marts", "email")
+GRAPH_GROUPS = ("raw", "staging", "intermediate", "marts", "reports", "email")
 # Nodes the marts graph draws in view (the graph draws only the nodes inside the viewport).
-MARTS_ASSETS = ("fct_email_triggers", "rpt_email_payloads")
+MARTS_ASSETS = ("fct_email_triggers", "fct_data_quarantine")
 
 WORKSPACE_QUERY = """
 query {
