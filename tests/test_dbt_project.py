@@ -37,6 +37,15 @@ def test_only_staging_base_models_read_sources(models):
     assert readers and all(name.startswith("base_") or name.startswith("stg_") for name in readers)
 
 
+def test_a_base_model_reads_one_source_and_nothing_else(models):
+    """Checks that read other tables or seeds belong to the stg_*_checked model above it."""
+    base = [model for model in models if model["name"].startswith("base_")]
+    assert len(base) >= 5
+    for model in base:
+        parents = model["depends_on"]["nodes"]
+        assert len(parents) == 1 and parents[0].startswith("source."), (model["name"], parents)
+
+
 @pytest.fixture(scope="module")
 def rules() -> set[str]:
     seed_file = flywheel_dbt.project_dir / "seeds" / "engagement_rules.csv"

@@ -16,9 +16,11 @@ def test_definitions_load():
 def test_dbt_sources_line_up_with_the_ingestion_assets():
     graph = defs.resolve_asset_graph()
     staged_events = dg.AssetKey(["staging", "stg_product__events"])
+    checked_events = dg.AssetKey(["staging", "stg_product__events_checked"])
     base_events = dg.AssetKey(["staging", "base_product__events"])
-    assert dg.AssetKey(["raw", "events"]) in graph.get(base_events).parent_keys
-    assert base_events in graph.get(staged_events).parent_keys
+    assert graph.get(base_events).parent_keys == {dg.AssetKey(["raw", "events"])}
+    assert base_events in graph.get(checked_events).parent_keys
+    assert checked_events in graph.get(staged_events).parent_keys
 
 
 def test_one_group_per_layer():
