@@ -3,6 +3,8 @@
 import csv
 import json
 import re
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
 import yaml
@@ -80,6 +82,23 @@ def test_unit_test_fixtures_hold_every_row_of_their_seed(seed):
 
     fixture = project / "tests" / "fixtures" / f"{seed}.csv"
     assert keys(fixture) == keys(project / "seeds" / f"{seed}.csv")
+
+
+def test_each_folder_documents_its_models_in_one_yml_and_its_unit_tests_in_another(models):
+    """`_<folder>__models.yml` and `_<folder>__unit_tests.yml`, beside the models' SQL."""
+    manifest = json.loads(flywheel_dbt.manifest_path.read_text())
+    folder_of = {model["name"]: Path(model["original_file_path"]).parent for model in models}
+    models_ymls = defaultdict(set)
+    for model in models:
+        yml = Path(model["patch_path"].removeprefix("flywheel://"))
+        assert yml.parent == folder_of[model["name"]], model["name"]
+        assert yml.name.endswith("__models.yml"), model["name"]
+        models_ymls[yml.parent].add(yml.name)
+    assert {folder: ymls for folder, ymls in models_ymls.items() if len(ymls) > 1} == {}
+    for test in manifest["unit_tests"].values():
+        yml = Path(test["original_file_path"])
+        assert yml.parent == folder_of[test["model"]], test["name"]
+        assert yml.name.endswith("__unit_tests.yml"), test["name"]
 
 
 def test_unit_test_names_fit_postgres_relation_names():
