@@ -3,6 +3,8 @@
 import csv
 import json
 import re
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
 import yaml
@@ -22,10 +24,10 @@ def test_every_model_is_documented(models):
     assert undocumented == []
 
 
-def test_every_mart_enforces_a_contract_with_documented_columns(models):
-    marts = [model for model in models if model["fqn"][1] == "marts"]
-    assert len(marts) >= 15
-    for model in marts:
+def test_every_mart_and_report_enforces_a_contract_with_documented_columns(models):
+    contracted = [model for model in models if model["fqn"][1] in ("marts", "reports")]
+    assert len(contracted) >= 16
+    for model in contracted:
         assert model["contract"]["enforced"], model["name"]
         undocumented = [
             name for name, column in model["columns"].items() if not column["description"]
@@ -43,6 +45,15 @@ def test_every_event_type_has_its_column_in_the_activity_contract(models):
     contract must list each (or the build fails), documented."""
     (daily,) = [model for model in models if model["name"] == "fct_user_activity_daily"]
     assert set(event_types().values()) <= set(daily["columns"])
+
+
+def test_a_base_model_reads_one_source_and_nothing_else(models):
+    """Checks that read other tables or seeds belong to the stg_*_checked model above it."""
+    base = [model for model in models if model["name"].startswith("base_")]
+    assert len(base) >= 5
+    for model in base:
+        parents = model["depends_on"]["nodes"]
+        assert len(parents) == 1 and parents[0].startswith("source."), (model["name"], parents)
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +101,23 @@ def test_unit_test_fixtures_hold_every_row_of_their_seed(seed):
 
     fixture = project / "tests" / "fixtures" / f"{seed}.csv"
     assert keys(fixture) == keys(project / "seeds" / f"{seed}.csv")
+
+
+def test_each_folder_documents_its_models_in_one_yml_and_its_unit_tests_in_another(models):
+    """`_<folder>__models.yml` and `_<folder>__unit_tests.yml`, beside the models' SQL."""
+    manifest = json.loads(flywheel_dbt.manifest_path.read_text())
+    folder_of = {model["name"]: Path(model["original_file_path"]).parent for model in models}
+    models_ymls = defaultdict(set)
+    for model in models:
+        yml = Path(model["patch_path"].removeprefix("flywheel://"))
+        assert yml.parent == folder_of[model["name"]], model["name"]
+        assert yml.name.endswith("__models.yml"), model["name"]
+        models_ymls[yml.parent].add(yml.name)
+    assert {folder: ymls for folder, ymls in models_ymls.items() if len(ymls) > 1} == {}
+    for test in manifest["unit_tests"].values():
+        yml = Path(test["original_file_path"])
+        assert yml.parent == folder_of[test["model"]], test["name"]
+        assert yml.name.endswith("__unit_tests.yml"), test["name"]
 
 
 def test_unit_test_names_fit_postgres_relation_names():

@@ -16,9 +16,11 @@ def test_definitions_load():
 def test_dbt_sources_line_up_with_the_ingestion_assets():
     graph = defs.resolve_asset_graph()
     staged_events = dg.AssetKey(["staging", "stg_product__events"])
+    checked_events = dg.AssetKey(["staging", "stg_product__events_checked"])
     base_events = dg.AssetKey(["staging", "base_product__events"])
-    assert dg.AssetKey(["raw", "events"]) in graph.get(base_events).parent_keys
-    assert base_events in graph.get(staged_events).parent_keys
+    assert graph.get(base_events).parent_keys == {dg.AssetKey(["raw", "events"])}
+    assert base_events in graph.get(checked_events).parent_keys
+    assert checked_events in graph.get(staged_events).parent_keys
 
 
 def test_one_group_per_layer_then_the_email_flow():
@@ -27,7 +29,7 @@ def test_one_group_per_layer_then_the_email_flow():
     assert groups["raw/events"] == "raw"
     assert groups["staging/stg_product__events"] == "staging"
     assert groups["marts/fct_data_quarantine"] == "marts"
-    assert groups["email/rpt_email_payloads"] == "payloads"
+    assert groups["email/rpt_email_payloads"] == "reports"
     assert groups["email/rendered_emails"] == groups["email/send_ledger"] == "sending"
     assert groups["staging/stg_flywheel__send_ledger"] == "feedback"
     assert groups["marts/fct_email_effect"] == "feedback"
@@ -37,7 +39,7 @@ def test_one_group_per_layer_then_the_email_flow():
         "staging",
         "intermediate",
         "marts",
-        "payloads",
+        "reports",
         "sending",
         "feedback",
     }

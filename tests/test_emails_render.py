@@ -50,7 +50,7 @@ from orchestration.emails.unsubscribe_token import (
 from orchestration.settings import DEMO_POSTAL_ADDRESS, REPO_ROOT, Settings
 
 SEEDS = REPO_ROOT / "dbt_project" / "seeds"
-MODELS_YML = REPO_ROOT / "dbt_project" / "models" / "marts" / "email" / "_email__models.yml"
+MODELS_YML = REPO_ROOT / "dbt_project" / "models" / "reports" / "_reports__models.yml"
 SAMPLES = sample_payloads()
 
 

@@ -38,9 +38,13 @@ from tests.postgres_server import PostgresServer, postgres_server
 
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"  # next to the interpreter, as in the venv
-MARTS_DIR = DBT_PROJECT / "models" / "marts"
-# Every model under models/marts: the public marts (schema `marts`) and the e-mail payloads.
-MART_MODELS = sorted(path.stem for path in MARTS_DIR.rglob("*.sql"))
+# Every model under models/marts and models/reports: the public marts (schema `marts`) and
+# the e-mail payloads.
+MART_MODELS = sorted(
+    path.stem
+    for layer in ("marts", "reports")
+    for path in (DBT_PROJECT / "models" / layer).rglob("*.sql")
+)
 TARGETS = ("duckdb", "postgres")
 FLOAT_TOLERANCE = 1e-9
 LOAD_TIME_COLUMNS = {"_loaded_at", "loaded_at"}

@@ -37,9 +37,9 @@ STARTUP_DEADLINE_S = 420
 RUN_DEADLINE_S = 900
 SHUTDOWN_GRACE_S = 30
 # The global lineage shows one node per asset group; a group's page one node per asset.
-GRAPH_GROUPS = ("raw", "staging", "intermediate", "marts", "payloads", "sending", "feedback")
+GRAPH_GROUPS = ("raw", "staging", "intermediate", "marts", "reports", "sending", "feedback")
 # The e-mail flow, left to right: its groups after the marts, and their assets expanded.
-EMAIL_FLOW_GROUPS = ("payloads", "sending", "feedback")
+EMAIL_FLOW_GROUPS = ("reports", "sending", "feedback")
 EMAIL_FLOW_ASSETS = (
     "rpt_email_payloads",
     "rendered_emails",

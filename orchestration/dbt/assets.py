@@ -17,10 +17,10 @@ from orchestration.resources import Warehouse
 # The feedback marts read the send ledger, which the sending step writes after the payload
 # models are built: they form a second dbt step, downstream of the send.
 FEEDBACK = "stg_flywheel__send_ledger+"
-# The asset groups of the e-mail flow, left to right after the dbt layers: the payloads the
-# sender reads (the models of schema `email`), the render and send steps
-# (orchestration/emails/assets.py), and the feedback step.
-PAYLOADS_GROUP, SENDING_GROUP, FEEDBACK_GROUP = "payloads", "sending", "feedback"
+# The asset groups of the e-mail flow, left to right after the dbt layers (the last of them,
+# `reports`, holds the payloads the sender reads): the render and send steps
+# (orchestration/emails/assets.py), then the feedback step.
+SENDING_GROUP, FEEDBACK_GROUP = "sending", "feedback"
 
 
 class FlywheelTranslator(DagsterDbtTranslator):
@@ -43,12 +43,8 @@ class FlywheelTranslator(DagsterDbtTranslator):
             return spec.replace_attributes(key=raw_asset_key(props["name"]), group_name="raw")
         if props["resource_type"] != "model":
             return spec.replace_attributes(group_name="seeds")
-        if self.group:
-            group = self.group
-        elif props["config"].get("schema") == "email":
-            group = PAYLOADS_GROUP
-        else:
-            group = props["fqn"][1]  # fqn is [project, folder, ...]: models/<layer>/...
+        # fqn is [project, folder, ...]: models/<layer>/...
+        group = self.group or props["fqn"][1]
         if props.get("version") is not None:
             # a model version is keyed by its relation, like every other model (dagster-dbt
             # would drop the schema): the version under the model's own name keeps its key

@@ -10,15 +10,15 @@ accounts as (
 ),
 
 users as (
-    select * from {{ ref('base_product__users') }}
+    select * from {{ ref('stg_product__users_checked') }}
 ),
 
 events as (
-    select * from {{ ref('base_product__events') }}
+    select * from {{ ref('stg_product__events_checked') }}
 ),
 
 email_events as (
-    select * from {{ ref('base_sendgrid__email_events') }}
+    select * from {{ ref('stg_sendgrid__email_events_checked') }}
 ),
 
 unsubscribes as (
@@ -26,16 +26,16 @@ unsubscribes as (
 ),
 
 quarantined as (
-    {%- set base_models = ['accounts', 'users', 'events', 'email_events', 'unsubscribes'] %}
-    {%- for base_model in base_models %}
+    {%- set source_tables = ['accounts', 'users', 'events', 'email_events', 'unsubscribes'] %}
+    {%- for source_table in source_tables %}
     select
-        '{{ base_model }}' as source_table,
+        '{{ source_table }}' as source_table,
         source_file,
         source_row,
         loaded_at,
         quarantine_reason as reason,
         raw_payload
-    from {{ base_model }}
+    from {{ source_table }}
     where quarantine_reason is not null
     {%- if not loop.last %}
 

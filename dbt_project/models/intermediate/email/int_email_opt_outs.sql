@@ -1,7 +1,8 @@
 -- Every reason an address must not be e-mailed, with the moment it started: unsubscribes
 -- (from the unsubscribes files and from SendGrid events), bounces and spam reports.
 -- `unsubscribe_group` null = every e-mail; otherwise one e-mail group (seed
--- trigger_priorities.email_group).
+-- trigger_priorities.email_group). One row per opt-out record: an unsubscribe row or a
+-- SendGrid event, keyed by the table it comes from and its id there.
 
 with
 
@@ -19,6 +20,8 @@ trigger_priorities as (
 
 from_unsubscribes as (
     select
+        'unsubscribes' as source_table,
+        unsubscribe_id as source_id,
         email,
         'unsubscribed' as opt_out_reason,
         unsubscribe_group,
@@ -28,6 +31,8 @@ from_unsubscribes as (
 
 from_email_events as (
     select
+        'email_events' as source_table,
+        email_events.email_event_id as source_id,
         email_events.email,
         case email_events.event_type
             when 'bounce' then 'bounced'

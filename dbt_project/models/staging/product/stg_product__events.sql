@@ -4,7 +4,7 @@
 with
 
 events as (
-    select * from {{ ref('base_product__events') }}
+    select * from {{ ref('stg_product__events_checked') }}
     where quarantine_reason is null
 ),
 

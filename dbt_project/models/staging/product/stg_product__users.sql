@@ -1,10 +1,10 @@
 -- Good users (no quarantine reason): e-mail normalised, locale and time zone with their
--- fallbacks applied (see base_product__users).
+-- fallbacks applied (see stg_product__users_checked).
 
 with
 
 users as (
-    select * from {{ ref('base_product__users') }}
+    select * from {{ ref('stg_product__users_checked') }}
     where quarantine_reason is null
 ),
 

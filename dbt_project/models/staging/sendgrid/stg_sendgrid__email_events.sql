@@ -3,7 +3,7 @@
 with
 
 email_events as (
-    select * from {{ ref('base_sendgrid__email_events') }}
+    select * from {{ ref('stg_sendgrid__email_events_checked') }}
     where quarantine_reason is null
 ),
 

@@ -1,25 +1,12 @@
--- Every raw event row, typed, with the first quarantine rule it breaks (null = good),
--- the user's local time and activity date, and the typed properties later models use.
--- Rules, in order: see the docs block `quarantine_rules_events`.
+-- Every raw event row, typed, with the typed properties later models use and the first of
+-- the rules that read only the events table it breaks (null = none). `properties` is null
+-- when it is not a JSON object. stg_product__events_checked applies the rules that read
+-- other tables. Rules, in order: see the docs block `quarantine_rules_events`.
 
 with
 
 source as (
     select * from {{ source('product', 'events') }}
-),
-
-event_types as (
-    select * from {{ ref('event_types') }}
-),
-
-good_users as (
-    select * from {{ ref('base_product__users') }}
-    where quarantine_reason is null
-),
-
-good_accounts as (
-    select * from {{ ref('base_product__accounts') }}
-    where quarantine_reason is null
 ),
 
 typed as (
@@ -56,43 +43,18 @@ ranked as (
 
 checked as (
     select
-        ranked.*,
-        good_users.account_id as user_account_id,
-        good_users.timezone as user_timezone,
+        *,
         case
-            when ranked.event_id is null or ranked.user_id is null or ranked.account_id is null
+            when event_id is null or user_id is null or account_id is null
                 then 'missing_id'
-            when ranked.event_id_copy_number > 1
+            when event_id_copy_number > 1
                 then 'duplicate_id'
-            when ranked.occurred_at is null
+            when occurred_at is null
                 then 'invalid_timestamp'
-            when ranked.occurred_at > {{ dbt.dateadd('minute', var('future_tolerance_minutes'), 'ranked.loaded_at') }}
+            when occurred_at > {{ dbt.dateadd('minute', var('future_tolerance_minutes'), 'loaded_at') }}
                 then 'future_timestamp'
-            when event_types.event_name is null
-                then 'unknown_event_name'
-            when ranked.properties is null
-                then 'invalid_json'
-            when good_users.user_id is null
-                then 'unknown_user'
-            when good_accounts.account_id is null
-                then 'unknown_account'
-            when good_users.account_id <> ranked.account_id
-                then 'account_mismatch'
         end as quarantine_reason
     from ranked
-    left join event_types
-        on ranked.event_name = event_types.event_name
-    left join good_users
-        on ranked.user_id = good_users.user_id
-    left join good_accounts
-        on ranked.account_id = good_accounts.account_id
-),
-
-localized as (
-    select
-        *,
-        {{ convert_from_utc('occurred_at', 'user_timezone') }} as occurred_at_local
-    from checked
 ),
 
 final as (
@@ -102,9 +64,6 @@ final as (
         account_id,
         event_name,
         occurred_at,
-        occurred_at_local,
-        cast(occurred_at_local as date) as activity_date,
-        user_timezone,
         properties,
         {{ json_extract_text('properties', 'step') }} as step,
         {{ json_extract_text('properties', 'integration') }} as integration,
@@ -115,10 +74,9 @@ final as (
         source_file,
         source_row,
         loaded_at,
-        -- only quarantined rows need it (good rows are in staging); saves a third of the build
-        case when quarantine_reason is not null then raw_payload end as raw_payload,
+        raw_payload,
         quarantine_reason
-    from localized
+    from checked
 )
 
 select * from final

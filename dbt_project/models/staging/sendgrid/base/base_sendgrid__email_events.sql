@@ -1,14 +1,11 @@
--- Every raw SendGrid event row, typed, with the first quarantine rule it breaks
--- (null = good). Rules, in order: see the docs block `quarantine_rules_email_events`.
+-- Every raw SendGrid event row, typed, with the first of the rules that read only the
+-- email_events table it breaks (null = none). stg_sendgrid__email_events_checked applies the
+-- rest. Rules, in order: see the docs block `quarantine_rules_email_events`.
 
 with
 
 source as (
     select * from {{ source('sendgrid', 'email_events') }}
-),
-
-sendgrid_event_types as (
-    select * from {{ ref('sendgrid_event_types') }}
 ),
 
 typed as (
@@ -42,22 +39,16 @@ ranked as (
 
 checked as (
     select
-        ranked.*,
+        *,
         case
-            when ranked.email_event_id is null
+            when email_event_id is null
                 then 'missing_id'
-            when ranked.email_event_id_copy_number > 1
+            when email_event_id_copy_number > 1
                 then 'duplicate_id'
-            when ranked.event_at is null
+            when event_at is null
                 then 'invalid_timestamp'
-            when sendgrid_event_types.event_type is null
-                then 'unknown_event_name'
-            when not {{ is_valid_email('ranked.email') }}
-                then 'invalid_email'
         end as quarantine_reason
     from ranked
-    left join sendgrid_event_types
-        on ranked.event_type = sendgrid_event_types.event_type
 ),
 
 final as (
@@ -72,8 +63,7 @@ final as (
         source_file,
         source_row,
         loaded_at,
-        -- only quarantined rows need it (good rows are in staging); saves a third of the build
-        case when quarantine_reason is not null then raw_payload end as raw_payload,
+        raw_payload,
         quarantine_reason
     from checked
 )

@@ -1,4 +1,3 @@
-{{ config(schema='email', access='protected') }}
 -- One row per e-mail to send (fct_email_triggers with no suppressed_reason): the recipient
 -- and every number and text input the template shows, as of the trigger's day. Templates
 -- only format these values: no arithmetic happens after this model.
@@ -103,23 +102,13 @@ user_percentiles as (
     select * from {{ ref('fct_user_engagement_percentiles') }}
 ),
 
-activity_daily as (
-    select * from {{ ref('fct_user_activity_daily') }}
-),
-
 personal_bests as (
     select * from {{ ref('fct_personal_bests') }}
 ),
 
--- every recommendation that applies to the user that day, ranked (fct_recommendations keeps
--- only the best; a pinned one may rank lower)
-recommendations as (
-    select * from {{ ref('int_recommendation_estimates_daily') }}
-),
-
--- The monthly team report reads the recipient's account, its month, every user of the
--- account with their stage and month, and the account-scope recommendations; each import
--- is its own CTE, read once (see int_email_trigger_candidates on PostgreSQL's planning).
+-- The monthly team report reads the recipient's account, its month and every user of the
+-- account with their stage and month; each import is its own CTE, read once (see
+-- int_email_trigger_candidates on PostgreSQL's planning).
 recipients as (
     select * from {{ ref('stg_product__users') }}
 ),
@@ -136,9 +125,13 @@ member_months as (
     select * from {{ ref('int_user_activity_monthly') }}
 ),
 
-account_recommendations as (
-    select * from {{ ref('int_recommendation_estimates_daily') }}
-    where scope = 'account'
+-- the weekly report's week (week_*) and the recommendations an e-mail shows
+week_totals as (
+    select * from {{ ref('int_email_week_totals') }}
+),
+
+payload_recommendations as (
+    select * from {{ ref('int_email_payload_recommendations') }}
 ),
 
 with_stage as (
@@ -270,119 +263,6 @@ top_contributors as (
     group by send_key
 ),
 
--- the account's next steps: the account-scope recommendations that apply to any of its
--- users on the report's day, with the hours a week they would save those users together
-team_recommendations as (
-    select
-        report_months.send_key,
-        account_recommendations.recommendation,
-        account_recommendations.cta_id,
-        account_recommendations.app_path,
-        -- rounded: a sum of doubles depends on the order it adds them in, and a day-by-day
-        -- build must equal a full refresh
-        cast(
-            round(cast(sum(account_recommendations.est_hours_saved_per_week) as {{ dbt.type_numeric() }}), 4)
-            as {{ type_double() }}
-        ) as est_hours_saved_per_week
-    from report_months
-    inner join account_recommendations
-        on
-            report_months.account_id = account_recommendations.account_id
-            and report_months.triggered_on = account_recommendations.metric_date
-    group by
-        report_months.send_key,
-        account_recommendations.recommendation,
-        account_recommendations.cta_id,
-        account_recommendations.app_path
-),
-
--- the recommendations an e-mail can show: a user's own (the one the trigger pins first),
--- or for the monthly team report the account's, best for the team first
-recommendation_options as (
-    select
-        with_stage.send_key,
-        recommendations.recommendation,
-        recommendations.est_hours_saved_per_week,
-        recommendations.cta_id,
-        recommendations.app_path,
-        case
-            when recommendations.recommendation = with_stage.pinned_recommendation
-                then 0
-            else 1
-        end as pin_order,
-        recommendations.recommendation_rank as option_rank
-    from with_stage
-    inner join recommendations
-        on
-            with_stage.user_id = recommendations.user_id
-            and with_stage.triggered_on = recommendations.metric_date
-    where with_stage.trigger_type <> 'monthly_team_report'
-
-    union all
-
-    select
-        send_key,
-        recommendation,
-        est_hours_saved_per_week,
-        cta_id,
-        app_path,
-        1 as pin_order,
-        row_number() over (
-            partition by send_key
-            order by est_hours_saved_per_week desc, recommendation asc
-        ) as option_rank
-    from team_recommendations
-),
-
--- At most 2 recommendations per e-mail, each once: the one the trigger pins first when it
--- applies that day, then the best-ranked others
-payload_recommendations as (
-    select
-        send_key,
-        recommendation,
-        est_hours_saved_per_week,
-        cta_id,
-        app_path,
-        row_number() over (
-            partition by send_key
-            order by pin_order, option_rank
-        ) as payload_rank
-    from recommendation_options
-),
-
--- weekly_report is dated the Sunday that ends the ISO week it reports
-report_weeks as (
-    select
-        send_key,
-        user_id,
-        cast({{ dbt.dateadd('day', -6, 'triggered_on') }} as date) as week_start,
-        triggered_on as week_end
-    from with_stage
-    where trigger_type = 'weekly_report'
-),
-
-week_totals as (
-    select
-        report_weeks.send_key,
-        report_weeks.week_start,
-        report_weeks.week_end,
-        cast(count(case when activity_daily.is_active then 1 end) as integer) as week_active_days,
-        cast(coalesce(sum(activity_daily.tasks_completed), 0) as integer) as week_tasks,
-        cast(coalesce(sum(activity_daily.workflows_completed), 0) as integer) as week_workflows,
-        cast(coalesce(sum(activity_daily.reports_generated), 0) as integer) as week_reports,
-        cast(coalesce(sum(activity_daily.minutes_saved), 0) / 60.0 as {{ type_double() }})
-            as week_hours_saved
-    from report_weeks
-    left join activity_daily
-        on
-            report_weeks.user_id = activity_daily.user_id
-            and activity_daily.activity_date between report_weeks.week_start and report_weeks.week_end
-    group by
-        report_weeks.send_key,
-        report_weeks.week_start,
-        report_weeks.week_end
-),
-
 final as (
     select
         with_stage.send_key,
@@ -448,14 +328,14 @@ final as (
         user_percentiles.percentile_rank as user_stage_percentile_rank,
         user_percentiles.is_top_percent as user_is_top_percent,
         cast({{ rule('top_percent') }} as integer) as top_percent,
-        first_recommendation.recommendation as recommendation_1,
-        first_recommendation.est_hours_saved_per_week as recommendation_1_hours_per_week,
-        first_recommendation.cta_id as recommendation_1_cta_id,
-        first_recommendation.app_path as recommendation_1_app_path,
-        second_recommendation.recommendation as recommendation_2,
-        second_recommendation.est_hours_saved_per_week as recommendation_2_hours_per_week,
-        second_recommendation.cta_id as recommendation_2_cta_id,
-        second_recommendation.app_path as recommendation_2_app_path,
+        payload_recommendations.recommendation_1,
+        payload_recommendations.recommendation_1_hours_per_week,
+        payload_recommendations.recommendation_1_cta_id,
+        payload_recommendations.recommendation_1_app_path,
+        payload_recommendations.recommendation_2,
+        payload_recommendations.recommendation_2_hours_per_week,
+        payload_recommendations.recommendation_2_cta_id,
+        payload_recommendations.recommendation_2_app_path,
         week_totals.week_start,
         week_totals.week_end,
         week_totals.week_active_days,
@@ -543,14 +423,8 @@ final as (
             with_stage.user_id = user_percentiles.user_id
             and {{ dbt.date_trunc('month', 'with_stage.triggered_on') }} = user_percentiles.month
             and with_stage.stage = user_percentiles.stage
-    left join payload_recommendations as first_recommendation
-        on
-            with_stage.send_key = first_recommendation.send_key
-            and first_recommendation.payload_rank = 1
-    left join payload_recommendations as second_recommendation
-        on
-            with_stage.send_key = second_recommendation.send_key
-            and second_recommendation.payload_rank = 2
+    left join payload_recommendations
+        on with_stage.send_key = payload_recommendations.send_key
     left join week_totals
         on with_stage.send_key = week_totals.send_key
     left join new_badges
