@@ -60,7 +60,7 @@ def changing_a_rule_commands() -> list[str]:
     """The dbt commands of docs/engagement-model.md, "Changing a rule", in order."""
     text = (REPO_ROOT / "docs" / "engagement-model.md").read_text(encoding="utf-8")
     block = text.split("## Changing a rule", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
-    return [line for line in block.splitlines() if line.startswith("uv run dbt")]
+    return [line for line in block.splitlines() if line.startswith(("export ", "uv run dbt"))]
 
 
 def test_changing_a_rule_rebuilds_exactly_what_it_touches(demo_pipeline, tmp_path, monkeypatch):
@@ -71,7 +71,10 @@ def test_changing_a_rule_rebuilds_exactly_what_it_touches(demo_pipeline, tmp_pat
     warehouse = tmp_path / "flywheel.duckdb"
     shutil.copy(demo_pipeline.warehouse, warehouse)
     monkeypatch.setenv("FLYWHEEL_WAREHOUSE", str(warehouse))
-    parse, build, docs = changing_a_rule_commands()
+    key, parse, build, docs = changing_a_rule_commands()
+    name, command = re.fullmatch(r"export (\w+)=\$\((.+)\)", key).groups()
+    value = subprocess.run(shlex.split(command), capture_output=True, text=True, check=True)
+    monkeypatch.setenv(name, value.stdout.strip())
 
     def run(command: str) -> None:
         # the demo data ends on END_DATE: build as of that day, as its last run did
