@@ -2,14 +2,18 @@
 
 import csv
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 import yaml
 
-from orchestration.dbt.project import flywheel_dbt
+from orchestration.dbt.project import flywheel_dbt, prepare_manifest, project_fingerprint
 from orchestration.ingestion.contract import event_types
 
 
@@ -17,6 +21,46 @@ from orchestration.ingestion.contract import event_types
 def models() -> list[dict]:
     manifest = json.loads(flywheel_dbt.manifest_path.read_text())
     return [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+
+
+def test_the_manifest_is_parsed_once_per_change_of_the_project():
+    """The session parsed it; a run that finds the project unchanged reuses it as it is."""
+    written = flywheel_dbt.manifest_path.stat().st_mtime_ns
+    prepare_manifest()
+    assert flywheel_dbt.manifest_path.stat().st_mtime_ns == written
+
+
+def test_the_fingerprint_follows_what_a_parse_reads(tmp_path, monkeypatch):
+    project = tmp_path / "dbt_project"
+    shutil.copytree(flywheel_dbt.project_dir, project, symlinks=False)
+    before = project_fingerprint(project)
+    # dbt's own output and files outside its paths do not count
+    (project / "target" / "run_results.json").write_text("{}")
+    (project / "README.md").write_text("changed")
+    assert project_fingerprint(project) == before
+    # a model, a seed row, an environment variable the profile reads do
+    model = next((project / "models").rglob("fct_user_streaks.sql"))
+    model.write_text(model.read_text() + "\n-- changed\n")
+    after_model = project_fingerprint(project)
+    assert after_model != before
+    seed = project / "seeds" / "engagement_rules.csv"
+    seed.write_text(seed.read_text() + "\n")
+    after_seed = project_fingerprint(project)
+    assert after_seed != after_model
+    monkeypatch.setenv("DBT_TARGET", "postgres")
+    assert project_fingerprint(project) != after_seed
+
+
+def test_dbt_is_found_next_to_the_interpreter_without_an_activated_path():
+    """As when cron runs the virtual environment's `flywheel` by its path."""
+    script = (
+        "from orchestration.dbt.project import dbt_resource; print(dbt_resource().dbt_executable)"
+    )
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    found = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert Path(found.stdout.strip()) == Path(sys.executable).with_name("dbt")
 
 
 def test_every_model_is_documented(models):
