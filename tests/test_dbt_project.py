@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestration.dbt.project import flywheel_dbt, prepare_manifest, project_fingerprint
+from orchestration.dbt.project import (
+    dbt_environment,
+    dbt_resource,
+    flywheel_dbt,
+    keep_parse_state,
+    prepare_manifest,
+    project_fingerprint,
+)
 from orchestration.ingestion.contract import event_types
 
 
@@ -49,6 +56,19 @@ def test_the_fingerprint_follows_what_a_parse_reads(tmp_path, monkeypatch):
     assert after_seed != after_model
     monkeypatch.setenv("DBT_TARGET", "postgres")
     assert project_fingerprint(project) != after_seed
+
+
+def test_the_next_run_window_reuses_the_parse_of_the_last(tmp_path):
+    """The window reaches dbt in its environment: a run for the next day parses no file."""
+    dbt = dbt_resource()
+    for day in ("2026-03-01", "2026-03-02"):
+        with dbt_environment({"as_of_date": day}, str(tmp_path / "warehouse.duckdb")):
+            invocation = dbt.cli(["parse"])
+        invocation.wait()
+        keep_parse_state(invocation.target_path)
+    performance = json.loads((invocation.target_path / "perf_info.json").read_text())
+    assert performance["is_partial_parse_enabled"]
+    assert performance["parsed_path_count"] == 0
 
 
 def test_dbt_is_found_next_to_the_interpreter_without_an_activated_path():

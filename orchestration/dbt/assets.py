@@ -1,6 +1,5 @@
 """dbt models, seeds and tests as Dagster assets and asset checks."""
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -9,7 +8,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.dbt.project import flywheel_dbt
+from orchestration.dbt.project import dbt_environment, flywheel_dbt, keep_parse_state
 from orchestration.ingestion.assets import raw_asset_key
 from orchestration.partitions import daily_partitions, one_run_per_backfill, partition_days
 from orchestration.resources import Warehouse
@@ -125,21 +124,22 @@ def dbt_build(
     """`dbt build` for the partition window: the incremental models rebuild those days (and
     their look-back), every other model is rebuilt up to the window's last day."""
     first, last = partition_days(context)
-    dbt_vars = {
+    run_vars = {
         "min_date": first.isoformat(),
         "max_date": last.isoformat(),
         "as_of_date": last.isoformat(),
-        # The DuckDB profile builds into the warehouse resource's file (profiles.example.yml).
-        "duckdb_path": warehouse.path,
     }
     if config.events_through:
-        dbt_vars["events_through"] = events_through_var(config.events_through)
+        run_vars["events_through"] = events_through_var(config.events_through)
     # Unit tests check the SQL logic on fixed inputs, not the data: CI runs them
     # (tests/test_dbt_unit_tests.py); a data run would only repeat them.
-    args = ["build", "--exclude", "test_type:unit", "--vars", json.dumps(dbt_vars)]
+    args = ["build", "--exclude", "test_type:unit"]
     if config.full_refresh:
         args.append("--full-refresh")
-    yield from dbt.cli(args, context=context).stream()
+    with dbt_environment(run_vars, warehouse.path):
+        invocation = dbt.cli(args, context=context)
+    yield from invocation.stream()
+    keep_parse_state(invocation.target_path)
 
 
 @dbt_assets(

@@ -6,6 +6,8 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -61,6 +63,45 @@ def project_fingerprint(project_dir: Path = flywheel_dbt.project_dir) -> str:
     for name in sorted(names):
         digest.update(b"\0".join([name, os.environb.get(name, b"\x01unset"), b""]))
     return digest.hexdigest()
+
+
+# The run's window, as macros/run_var.sql reads it when dbt executes.
+RUN_VARS = ("min_date", "max_date", "as_of_date", "events_through")
+
+
+@contextmanager
+def dbt_environment(run_vars: Mapping[str, str], warehouse_path: str) -> Iterator[None]:
+    """The environment the dbt process starts in (dagster-dbt gives it this process's, and
+    takes no other): the run's window as FLYWHEEL_DBT_<NAME> (empty when unset), and the
+    warehouse resource's file. Restored when the block ends; start dbt in it, then stream.
+
+    Not dbt vars: dbt parses the whole project again when its vars change, so a daily run
+    with a new date would never reuse the parse of the run before (`keep_parse_state`)."""
+    values = {f"FLYWHEEL_DBT_{name.upper()}": run_vars.get(name, "") for name in RUN_VARS}
+    values["FLYWHEEL_WAREHOUSE"] = warehouse_path
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def keep_parse_state(invocation_target: Path) -> None:
+    """Keep a finished dbt invocation's parse (partial_parse.msgpack) in the project's target
+    folder, where dagster-dbt seeds the next invocation's from: dbt then reparses only the
+    files changed since, or everything if the warehouse or the project's vars differ."""
+    state = invocation_target / "partial_parse.msgpack"
+    if not state.exists():
+        return
+    kept = flywheel_dbt.project_dir / flywheel_dbt.target_path / state.name
+    staged = kept.with_suffix(f".{os.getpid()}")
+    shutil.copyfile(state, staged)
+    staged.replace(kept)  # atomic: a run starting now reads the old file or the new one
 
 
 def prepare_manifest() -> None:

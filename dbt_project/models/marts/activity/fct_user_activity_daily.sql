@@ -32,9 +32,9 @@ built_users as (
 -- (min_date, or the day after the last day already built) to max_date (or as_of_date).
 incremental_window as (
     select
-        {%- if var('min_date') %}
+        {%- if run_var('min_date') %}
         cast(
-            {{ dbt.dateadd('day', -1 * var('incremental_lookback_days'), "cast('" ~ var('min_date') ~ "' as date)") }}
+            {{ dbt.dateadd('day', -1 * var('incremental_lookback_days'), "cast('" ~ run_var('min_date') ~ "' as date)") }}
             as date
         ) as window_start,
         {%- else %}
@@ -43,13 +43,13 @@ incremental_window as (
             cast('1900-01-01' as date)
         ) as window_start,
         {%- endif %}
-        {%- if var('max_date') %}
-        cast('{{ var("max_date") }}' as date) as window_end
+        {%- if run_var('max_date') %}
+        cast('{{ run_var("max_date") }}' as date) as window_end
         {%- else %}
         {{ as_of_date() }} as window_end
         {%- endif %}
     -- one row: max() over the table, or no table read at all with min_date
-    {%- if not var('min_date') %}
+    {%- if not run_var('min_date') %}
     from {{ this }}
     {%- endif %}
 ),
