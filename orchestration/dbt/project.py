@@ -98,7 +98,7 @@ def keep_parse_state(invocation_target: Path) -> None:
     state = invocation_target / "partial_parse.msgpack"
     if not state.exists():
         return
-    kept = flywheel_dbt.project_dir / flywheel_dbt.target_path / state.name
+    kept = flywheel_dbt.manifest_path.with_name(state.name)
     staged = kept.with_suffix(f".{os.getpid()}")
     shutil.copyfile(state, staged)
     staged.replace(kept)  # atomic: a run starting now reads the old file or the new one
