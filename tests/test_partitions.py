@@ -1,5 +1,5 @@
 """Daily partitions: three days one by one, then the same range backfilled as one run, give
-exactly the marts of a full refresh."""
+exactly the marts of a full refresh, with a late file inside the look-back."""
 
 import shutil
 from datetime import date, timedelta
@@ -33,6 +33,19 @@ def copy_raw_through(source: Path, target: Path, day: date) -> None:
         for path in folder.iterdir():
             if folder.name != "events" or path.stem <= day.isoformat():
                 shutil.copy2(path, target / folder.name / path.name)
+
+
+def add_late_file(source: Path) -> None:
+    """A file that arrives with the last day's files, holding more events of the first day:
+    inside the look-back of the last day's run (on local dates too, which start a day earlier
+    west of UTC), which must correct the facts the earlier runs built without them."""
+    late_day = DAYS[0]
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * replace ('late_' || event_id as event_id) "
+            f"from read_parquet('{source / 'events' / f'{late_day}.parquet'}') limit 40) "
+            f"to '{source / 'events' / f'{DAYS[-2]}-late.parquet'}' (format parquet)"
+        )
 
 
 def data_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -83,6 +96,7 @@ def test_partitions_one_by_one_and_a_one_run_backfill_equal_a_full_refresh(tmp_p
     job = defs.resolve_job_def("daily_build")
     source = tmp_path / "source"
     generate(source, accounts=25, days=40, target_events=12_000, end_date=END_DATE, progress=False)
+    add_late_file(source)
 
     full = Pipeline(raw_dir=tmp_path / "full" / "raw", warehouse=tmp_path / "full.duckdb")
     copy_raw_through(source, full.raw_dir, DAYS[-1])
@@ -98,6 +112,8 @@ def test_partitions_one_by_one_and_a_one_run_backfill_equal_a_full_refresh(tmp_p
         copy_raw_through(source, daily.raw_dir, day)
         run = job.execute_in_process(partition_key=day.isoformat(), resources=daily.resources())
         assert run.success, day
+    late_events = "select count(*) from staging.stg_product__events where event_id like 'late_%'"
+    assert daily.scalar(late_events) == 40
     assert differences(daily.warehouse, full.warehouse) == []
 
     # The tags Dagster gives the one run of a backfill over a range (BackfillPolicy.single_run)

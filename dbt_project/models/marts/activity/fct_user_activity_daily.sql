@@ -4,10 +4,11 @@
         incremental_strategy='delete+insert',
         unique_key=['user_id', 'activity_date'],
         on_schema_change='fail',
+        meta={'window_column': 'activity_date'},
     )
 }}
 -- One row per user and local day of the spine (int_user_days): event counts per type,
--- minutes saved, is_active. Incremental: see the model docs for the look-back window.
+-- minutes saved, is_active. Incremental (macros/incremental.sql): a run rebuilds the days of its window.
 -- One count column per event type of seed event_types (macros/event_types.sql).
 -- depends_on: {{ ref('event_types') }}
 {%- set event_count_columns = event_count_columns() %}
@@ -28,31 +29,7 @@ built_users as (
     select distinct user_id from {{ this }}
 ),
 
--- Days to (re)build: from `incremental_lookback_days` before the first day to build
--- (min_date, or the day after the last day already built) to max_date (or as_of_date).
-incremental_window as (
-    select
-        {%- if run_var('min_date') %}
-        cast(
-            {{ dbt.dateadd('day', -1 * var('incremental_lookback_days'), "cast('" ~ run_var('min_date') ~ "' as date)") }}
-            as date
-        ) as window_start,
-        {%- else %}
-        coalesce(
-            cast({{ dbt.dateadd('day', 1 - var('incremental_lookback_days'), 'max(activity_date)') }} as date),
-            cast('1900-01-01' as date)
-        ) as window_start,
-        {%- endif %}
-        {%- if run_var('max_date') %}
-        cast('{{ run_var("max_date") }}' as date) as window_end
-        {%- else %}
-        {{ as_of_date() }} as window_end
-        {%- endif %}
-    -- one row: max() over the table, or no table read at all with min_date
-    {%- if not run_var('min_date') %}
-    from {{ this }}
-    {%- endif %}
-),
+{{ incremental_window_cte('activity_date') }},
 
 -- The window's days, plus every day of users not built yet (e.g. loaded late)
 spine as (

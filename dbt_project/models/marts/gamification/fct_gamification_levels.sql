@@ -1,9 +1,20 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['entity_type', 'entity_id', 'ladder', 'as_of_date'],
+        on_schema_change='fail',
+        meta={'window_column': 'as_of_date'},
+    )
+}}
 -- One row per entity (user or account), ladder of seed `gamification_levels` and day of
 -- history: the level reached, the next one and the progress towards it, and the level-up
 -- flag. The rules (docs/engagement-model.md, "Ladders, levels and badges"):
 -- a level is reached when its metric is at least its threshold AND every lower level of the
 -- ladder is reached; `level` is the highest level reached. Written once for every ladder:
 -- the seed's rows are joined to the unpivoted metrics on `metric`.
+-- Incremental (macros/incremental.sql): a run computes the days of its window, carrying the
+-- highest level ever of each entity and ladder from the day before the window.
 
 with
 
@@ -25,6 +36,62 @@ ladders as (
     group by ladder
 ),
 
+{% if is_incremental() %}
+
+{{ incremental_window_cte('as_of_date') }},
+
+anchors as (
+    select
+        this_table.entity_type,
+        this_table.entity_id,
+        this_table.ladder,
+        this_table.highest_level_rank_ever
+    from {{ this }} as this_table
+    inner join incremental_window
+        on this_table.as_of_date = cast({{ dbt.dateadd('day', -1, 'incremental_window.window_start') }} as date)
+),
+
+-- entities that started before the window but have no row before it (loaded late): every day
+unanchored_entities as (
+    select distinct
+        metric_values.entity_type,
+        metric_values.entity_id
+    from metric_values
+    inner join incremental_window
+        on metric_values.metric_date = cast({{ dbt.dateadd('day', -1, 'incremental_window.window_start') }} as date)
+    left join anchors
+        on
+            metric_values.entity_type = anchors.entity_type
+            and metric_values.entity_id = anchors.entity_id
+    where anchors.entity_id is null
+),
+
+values_to_build as (
+    select metric_values.*
+    from metric_values
+    inner join incremental_window
+        on metric_values.metric_date between incremental_window.window_start and incremental_window.window_end
+
+    union all
+
+    select metric_values.*
+    from metric_values
+    inner join incremental_window
+        on metric_values.metric_date < incremental_window.window_start
+    inner join unanchored_entities
+        on
+            metric_values.entity_type = unanchored_entities.entity_type
+            and metric_values.entity_id = unanchored_entities.entity_id
+),
+
+{% else %}
+
+values_to_build as (
+    select * from metric_values
+),
+
+{% endif %}
+
 level_checks as (
     select
         metric_values.entity_type,
@@ -39,7 +106,7 @@ level_checks as (
         metric_values.metric_value,
         coalesce(metric_values.metric_value >= levels.threshold, false) as is_met
     from levels
-    inner join metric_values
+    inner join values_to_build as metric_values
         on levels.metric = metric_values.metric
 ),
 
@@ -60,21 +127,38 @@ reached as (
 ),
 
 with_history as (
+    -- the highest level ever, and the one before this day: the same window one row shorter,
+    -- so both are computed in one sort; from the day before the window in an incremental run
+    {%- set anchored_rank = 'coalesce(anchors.highest_level_rank_ever, 0)' if is_incremental() else '0' %}
     select
-        *,
-        max(level_rank) over (
-            partition by entity_type, entity_id, ladder
-            order by metric_date
-            rows between unbounded preceding and current row
+        reached.*,
+        greatest(
+            {{ anchored_rank }},
+            max(reached.level_rank) over (
+                partition by reached.entity_type, reached.entity_id, reached.ladder
+                order by reached.metric_date
+                rows between unbounded preceding and current row
+            )
         ) as highest_level_rank_ever,
-        -- the highest level before this day (null on the first day): the same window one row
-        -- shorter, so both are computed in one sort instead of a lag() over the first
-        max(level_rank) over (
-            partition by entity_type, entity_id, ladder
-            order by metric_date
-            rows between unbounded preceding and 1 preceding
+        greatest(
+            {{ anchored_rank }},
+            coalesce(
+                max(reached.level_rank) over (
+                    partition by reached.entity_type, reached.entity_id, reached.ladder
+                    order by reached.metric_date
+                    rows between unbounded preceding and 1 preceding
+                ),
+                0
+            )
         ) as previous_highest_level_rank
     from reached
+    {%- if is_incremental() %}
+    left join anchors
+        on
+            reached.entity_type = anchors.entity_type
+            and reached.entity_id = anchors.entity_id
+            and reached.ladder = anchors.ladder
+    {%- endif %}
 ),
 
 joined as (
@@ -99,8 +183,7 @@ joined as (
         highest_level.level as highest_level_ever,
         -- a new highest level, the ladder's first included: celebrated once, even when a
         -- level is lost and regained later (the highest ever does not go up again)
-        with_history.highest_level_rank_ever
-        > coalesce(with_history.previous_highest_level_rank, 0) as is_level_up
+        with_history.highest_level_rank_ever > with_history.previous_highest_level_rank as is_level_up
     from with_history
     inner join ladders
         on with_history.ladder = ladders.ladder
