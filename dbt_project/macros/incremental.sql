@@ -27,8 +27,8 @@
     {{- return((model.config.meta or {}).get('window_column')) -}}
 {%- endmacro %}
 
-{#- The one-row CTE `incremental_window` (window_start, window_end) of the model's table. -#}
-{% macro incremental_window_cte(date_column) -%}
+{#- window_start, an aggregate over the model's table (`select ... from this`). -#}
+{% macro incremental_window_start(date_column) -%}
     {%- set lookback = var('incremental_lookback_days') -%}
     {%- set next_unbuilt_day -%}
         coalesce(
@@ -43,12 +43,17 @@
             {{ next_unbuilt_day }}
         {%- endif -%}
     {%- endset -%}
+    least(
+        cast({{ dbt.dateadd('day', -1 * lookback, first_day_to_build) }} as date),
+        {{ next_unbuilt_day }}
+    )
+{%- endmacro %}
+
+{#- The one-row CTE `incremental_window` (window_start, window_end) of the model's table. -#}
+{% macro incremental_window_cte(date_column) -%}
 incremental_window as (
     select
-        least(
-            cast({{ dbt.dateadd('day', -1 * lookback, first_day_to_build) }} as date),
-            {{ next_unbuilt_day }}
-        ) as window_start,
+        {{ incremental_window_start(date_column) }} as window_start,
         {{ incremental_window_end() }} as window_end
     from {{ this }}
 )
@@ -102,9 +107,12 @@ incremental_window as (
     of an incremental model whose config names its date column (`meta: {window_column: ...}`):
     - when its rules changed (incremental_rules_checksum), it empties the table, so the window
       starts in 1900 and this run rebuilds all of the history;
-    - otherwise the rows after the window go, because state carried into them came from rows
-      this run replaces. A re-run of a past day then leaves the history up to that day, as a
-      table model does, and the next run builds the rest (window_start above).
+    - otherwise the rows from window_start on go. The model inserts the window's rows again,
+      so a row that no longer holds (a recommendation done after a late event) does not stay,
+      and rows after the window do not keep state carried from the rows this run replaces:
+      a re-run of a past day leaves the history up to that day, as a table model does, and
+      the next run builds the rest. Read after this delete, window_start can only move earlier
+      (when no min_date is set): more days are rebuilt, never fewer.
 -#}
 {% macro incremental_pre_hook() -%}
     {%- set window_column = incremental_window_column() -%}
@@ -117,7 +125,8 @@ incremental_window as (
             {{ log(this.identifier ~ ": its rules or upstream models changed since its last build; rebuilding all of its history", info=true) }}
             delete from {{ this }}
         {%- else -%}
-            delete from {{ this }} where {{ window_column }} > {{ incremental_window_end() }}
+            delete from {{ this }}
+            where {{ window_column }} >= (select {{ incremental_window_start(window_column) }} from {{ this }})
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['user_id', 'metric_date', 'recommendation'],
+        on_schema_change='fail',
+        meta={'window_column': 'metric_date'},
+    )
+}}
 -- One row per user, day and recommendation of seed `recommendations`: whether it applies to
 -- the user that day (docs/engagement-model.md, "Recommendations"), whether it is already done
 -- (by the user, or by the user's account for scope 'account'), the user's weekly hours
@@ -10,6 +19,8 @@
 --      'account', the account's own metrics of int_entity_metrics_daily).
 -- A user for whom it is done is a peer whose time saved estimates the gain for others.
 -- Users only: an account-level recommendation would repeat its users' ones.
+-- Incremental (macros/incremental.sql): every rule reads one day, so a run computes the days
+-- of its window, with no state carried.
 
 with
 
@@ -38,6 +49,44 @@ product_data as (
     from activity_events
 ),
 
+{% if is_incremental() %}
+
+{{ incremental_window_cte('metric_date') }},
+
+-- users who were in the history the day before the window but have no rows (loaded late):
+-- the window moves back to the first of their days, since the pooled cohorts of their band
+-- (bulk_cohorts) change on those days for everyone
+late_users as (
+    select min(entity_metrics.entity_start_date) as first_day
+    from entity_metrics
+    inner join incremental_window
+        on entity_metrics.metric_date = cast({{ dbt.dateadd('day', -1, 'incremental_window.window_start') }} as date)
+    left join {{ this }} as this_table
+        on
+            entity_metrics.entity_id = this_table.user_id
+            and entity_metrics.metric_date = this_table.metric_date
+    where entity_metrics.entity_type = 'user' and this_table.user_id is null
+),
+
+metrics_to_build as (
+    select entity_metrics.*
+    from entity_metrics
+    cross join incremental_window
+    cross join late_users
+    where
+        entity_metrics.metric_date
+        between least(incremental_window.window_start, coalesce(late_users.first_day, incremental_window.window_start))
+        and incremental_window.window_end
+),
+
+{% else %}
+
+metrics_to_build as (
+    select * from entity_metrics
+),
+
+{% endif %}
+
 account_metrics as (
     select
         entity_id as account_id,
@@ -52,7 +101,7 @@ account_metrics as (
         automation_runs_28d as account_automation_runs_28d,
         schedules_total as account_schedules_total,
         invites_total as account_invites_total
-    from entity_metrics
+    from metrics_to_build
     where entity_type = 'account'
 ),
 
@@ -95,7 +144,7 @@ users as (
         entity_metrics.hours_saved_28d / 4.0 as weekly_hours_saved,
         100.0 * entity_metrics.bulk_workflows_28d / nullif(entity_metrics.workflows_28d, 0)
             as bulk_workflow_share_pct
-    from entity_metrics
+    from metrics_to_build as entity_metrics
     cross join product_data
     left join user_stages
         on
