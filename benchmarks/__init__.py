@@ -17,11 +17,20 @@ For generated data sets of about 1M and 10M events over 180 days, one run measur
     DuckDB + the SendGrid backend) to the loopback SendGrid-compatible server of
     `tests/sendgrid_server.py`, running in its own process, without fault injection.
 
+Then the daily run against history length: (a), (b) and (c) again over 30, 90, 180 and 360
+days of history at the 1m data set's volume per account and day (its 200 accounts; the
+180-day point is the 1m data set, measured once). The daily run (c) should stay flat, within
+1.5x, from the shortest history to the longest.
+
+Start-up, reported for (b) and (c), is the time from the first line of the measured step to
+the start of the Dagster job: every import, Dagster's included, and the dbt manifest.
+
 Every measured step runs in its own subprocess with its own environment (the settings are read
 once per process), so timings include interpreter and Dagster start-up, as a scheduled run
 would. Generated data is cached under `benchmarks/.work/data/` keyed by its parameters;
 generation time is reported but is not a measured item.
 
 Results go to `benchmarks/results.json`, `docs/benchmarks.md` and `docs/benchmarks.png`.
-Options: `python -m benchmarks.run --help` (e.g. `--sizes 1m` for a quick run).
+Options: `python -m benchmarks.run --help`: `--sizes 1m --curve` for the 1m data set alone,
+`--sizes --curve 30 60 --curve-accounts 30 --no-report` for a quick check of the code path.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -39,6 +39,28 @@ DATA_SETS = {
     "1m": DataSet("1m", target_events=1_000_000, accounts=200),
     "10m": DataSet("10m", target_events=10_000_000, accounts=2_000),
 }
+# Days of history on the curve of the daily run against history length.
+CURVE_DAYS = (30, 90, 180, 360)
+
+
+def history_data_set(days: int, accounts: int | None = None) -> DataSet:
+    """`days` of history at the daily volume of the 1m data set: its events per account and
+    simulated day, over `accounts` accounts (its 200 unless given). The 1m data set itself when
+    that is what it would be (180 days, 200 accounts), so its cached files are reused."""
+    from orchestration.demo_data.population import Calendar
+
+    base = DATA_SETS["1m"]
+    accounts = accounts or base.accounts
+
+    def simulated_days(days: int) -> int:  # the generator spreads its events over these
+        return len(Calendar(base.end_date - timedelta(days=days - 1), base.end_date).days)
+
+    per_account_day = base.target_events / (base.accounts * simulated_days(base.days))
+    target_events = round(per_account_day * accounts * simulated_days(days))
+    data_set = replace(
+        base, name=f"{days}d", target_events=target_events, accounts=accounts, days=days
+    )
+    return base if replace(data_set, name=base.name) == base else data_set
 
 
 @dataclass(frozen=True)

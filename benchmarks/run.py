@@ -1,5 +1,6 @@
-"""`python -m benchmarks.run`: measure (a) to (f) (see `benchmarks/__init__.py`), write
-`benchmarks/results.json`, `docs/benchmarks.md` and `docs/benchmarks.png`."""
+"""`python -m benchmarks.run`: measure (a) to (f) and the daily run against history length
+(see `benchmarks/__init__.py`), write `benchmarks/results.json`, `docs/benchmarks.md` and
+`docs/benchmarks.png`."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.data import (
+    CURVE_DAYS,
     DATA_SETS,
     WORK_DIR,
     DataSet,
     ensure_data,
+    history_data_set,
     history_day,
     link_raw_dir,
 )
@@ -112,7 +115,7 @@ def measure_data_set(data_set: DataSet) -> dict[str, Any]:
 
     link_raw_dir(generated.path, run_dir / "raw", until=data_set.end_date)
     incremental = _worker("pipeline", {"as_of": data_set.end_date.isoformat()}, env)
-    _say(f"{data_set.name}: (c) incremental day {incremental['wall_seconds']:.1f}s")
+    _say(f"{data_set.name}: (c) one more day {incremental['wall_seconds']:.1f}s")
 
     return {
         "data_set": data_set.params(),
@@ -127,6 +130,30 @@ def measure_data_set(data_set: DataSet) -> dict[str, Any]:
         "full_over_floor": full["wall_seconds"] / floor["seconds"],
         "incremental_over_full": incremental["wall_seconds"] / full["wall_seconds"],
         "peak_rss_bytes": max(full["peak_tree_rss_bytes"], incremental["peak_tree_rss_bytes"]),
+    }
+
+
+def measure_curve(
+    days: list[int], accounts: int | None, measured: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """(a), (b) and (c) for each length of history at the same daily volume: the daily run (c)
+    should cost the same after 30 days as after a year. A data set already in `measured` (the
+    1m data set is the 180-day point) is not measured twice."""
+    points = []
+    for length in sorted(set(days)):
+        data_set = history_data_set(length, accounts)
+        if data_set.name in measured:
+            _say(f"{length} days of history: the {data_set.name} data set, measured above")
+            result = measured[data_set.name]
+        else:
+            result = measure_data_set(data_set)
+        points.append({"days": length, "data_set_name": data_set.name, **result})
+    daily = [point["incremental"]["wall_seconds"] for point in points]
+    return {
+        "accounts": points[0]["data_set"]["accounts"],
+        "points": points,
+        # flat means the slowest daily run on the curve is close to the fastest
+        "incremental_max_over_min": max(daily) / min(daily),
     }
 
 
@@ -172,10 +199,37 @@ def machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--sizes", nargs="+", default=list(DATA_SETS), choices=list(DATA_SETS), metavar="SIZE"
+        "--sizes",
+        nargs="*",
+        default=list(DATA_SETS),
+        choices=list(DATA_SETS),
+        metavar="SIZE",
+        help=f"data sets of 180 days to measure (default: {' '.join(DATA_SETS)}; "
+        "`--sizes` alone: none, the curve only)",
+    )
+    parser.add_argument(
+        "--curve",
+        nargs="*",
+        type=int,
+        default=list(CURVE_DAYS),
+        metavar="DAYS",
+        help="days of history on the curve of the daily run, at the 1m data set's daily volume "
+        f"(default: {' '.join(map(str, CURVE_DAYS))}; `--curve` alone: no curve)",
+    )
+    parser.add_argument(
+        "--curve-accounts",
+        type=int,
+        default=DATA_SETS["1m"].accounts,
+        metavar="N",
+        help=f"accounts of the curve's data sets (default: {DATA_SETS['1m'].accounts}, as in "
+        "the 1m data set); fewer for a quick check of the code path",
     )
     parser.add_argument("--no-report", action="store_true", help="only write results.json")
     options = parser.parse_args(argv)
+    if not options.sizes and not options.curve:
+        parser.error("nothing to measure: give --sizes or --curve")
+    if any(days < 7 for days in options.curve):
+        parser.error("the curve needs at least 7 days of history per point")
     started = time.perf_counter()
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -184,9 +238,19 @@ def main(argv: list[str] | None = None) -> None:
     }
     for name in options.sizes:
         results["data_sets"][name] = measure_data_set(DATA_SETS[name])
-    # Rendering and sending read the payloads of the biggest data set measured.
-    results["emails"], results["sending"] = measure_emails(DATA_SETS[options.sizes[-1]])
-    results["emails"]["payloads_from"] = options.sizes[-1]
+    if options.curve:
+        results["curve"] = measure_curve(
+            options.curve, options.curve_accounts, results["data_sets"]
+        )
+    # Rendering and sending read the payloads of the biggest data set measured (the longest
+    # history of the curve when only the curve is measured).
+    payloads_from = (
+        DATA_SETS[options.sizes[-1]]
+        if options.sizes
+        else history_data_set(max(options.curve), options.curve_accounts)
+    )
+    results["emails"], results["sending"] = measure_emails(payloads_from)
+    results["emails"]["payloads_from"] = payloads_from.name
     results["total_seconds"] = time.perf_counter() - started
     RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
     _say(f"wrote {RESULTS.relative_to(REPO_ROOT)} ({results['total_seconds'] / 60:.1f} min)")
