@@ -25,9 +25,13 @@ system-deps:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
-.venv/.synced: pyproject.toml uv.lock
+# Bytecode is compiled once here: uv installs none, and where PYTHONDONTWRITEBYTECODE is set
+# or site-packages is read-only Python never caches it, so every process (each `flywheel run`,
+# each dbt command) compiled again every module it imports: about half of a run's start-up, of
+# Great Expectations' import and of each dbt command's own start-up (docs/scaling.md).
+.venv/.synced: pyproject.toml uv.lock Makefile
 	@command -v uv >/dev/null || python3 -m pip install --quiet uv
-	uv sync --frozen
+	uv sync --frozen --compile-bytecode
 	@touch $@
 
 demo: setup  ## Generate demo data and run the whole pipeline on DuckDB

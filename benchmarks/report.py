@@ -237,8 +237,8 @@ def _time_lines(results: dict[str, Any]) -> list[str]:
     for name, d in results["data_sets"].items():
         full, inc = d["full"], d["incremental"]
         lines.append(
-            f"- {name}, (b): start-up (imports, dbt parse) {full['startup_seconds']:.0f} s; "
-            f"steps: {_steps(full)}."
+            f"- {name}, (b): start-up (interpreter, imports, dbt parse) "
+            f"{full['startup_seconds']:.0f} s; steps: {_steps(full)}."
         )
         lines.append(
             f"- {name}, (c): start-up {inc['startup_seconds']:.0f} s; steps: {_steps(inc)}."
@@ -307,9 +307,12 @@ def markdown(results: dict[str, Any], plot_name: str) -> str:
         "checks) up to the payloads, no rendering or sending. Wall time of the process.",
         "- (c) one more day: the last day's event file is added and "
         "`run_daily(end, send=False)` runs on top of (b)'s warehouse. Same process set-up.",
-        "- Start-up: in the process of (b) or (c), from its first line to the start of the "
-        "Dagster job: every import (Dagster's included) and the dbt manifest, parsed in (b) "
-        "and reused in (c) when the project has not changed.",
+        "- Start-up: from the process's start (read from /proc) to the job's start: the "
+        "interpreter, the imports (Dagster, dagster-dbt with dbt-core, the definitions) and "
+        "the manifest check, or dbt's parse when the project changed. Great Expectations is "
+        "imported by the first check that runs, `raw__events_events_are_fresh`, once per "
+        "process: most of that step's time. Each dbt step's time includes dbt's own start-up "
+        "(its imports, the partial parse) in the dbt process.",
         "- (d) peak memory: the resident memory of the process tree (Dagster's process plus "
         "the dbt process it starts), sampled every 0.2 s from /proc, the higher of (b) and (c).",
         "- The daily run against history length: (a), (b) and (c) for each length of "

@@ -72,11 +72,17 @@ def run_floor(args: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "rows": rows}
 
 
+def seconds_since_process_start() -> float:
+    """How long this process has run (Linux: /proc), interpreter start-up included."""
+    started_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    return uptime - started_ticks / os.sysconf("SC_CLK_TCK")
+
+
 def run_pipeline(args: dict[str, Any]) -> dict[str, Any]:
     """(b) or (c): `flywheel run --as-of DAY` without sending, as the CLI does it. Start-up
-    counts every import of the run (Dagster's included: this module imports nothing of the
-    project or Dagster before the clock starts) and the preparation of the dbt manifest."""
-    start = time.perf_counter()
+    counts from the process's start: the interpreter, every import (Dagster's too) and the
+    manifest check or dbt parse."""
     import dagster as dg
 
     from orchestration.dbt.project import prepare_manifest
@@ -84,6 +90,7 @@ def run_pipeline(args: dict[str, Any]) -> dict[str, Any]:
     prepare_manifest()
     from orchestration.runner import run_daily
 
+    startup = seconds_since_process_start()
     ready = time.perf_counter()
     result = run_daily(date.fromisoformat(args["as_of"]), send=False, raise_on_error=True)
     done = time.perf_counter()
@@ -93,7 +100,7 @@ def run_pipeline(args: dict[str, Any]) -> dict[str, Any]:
             steps[event.step_key] = event.event_specific_data.duration_ms / 1000
     return {
         "success": result.success,
-        "startup_seconds": ready - start,
+        "startup_seconds": startup,
         "job_seconds": done - ready,
         "steps": steps,
         "maxrss_self_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,

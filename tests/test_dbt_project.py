@@ -10,10 +10,14 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import dagster_dbt.core.resource
 import pytest
 import yaml
+from dbt.version import __version__ as dbt_version
+from packaging.version import Version
 
 from orchestration.dbt.project import (
+    FlywheelDbtCli,
     dbt_environment,
     dbt_resource,
     flywheel_dbt,
@@ -84,6 +88,30 @@ def test_dbt_is_found_next_to_the_interpreter_without_an_activated_path():
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
     assert Path(found.stdout.strip()) == Path(sys.executable).with_name("dbt")
+
+
+def test_dbt_starts_without_a_dbt_version_process_or_an_adapter_here(monkeypatch, tmp_path):
+    """dagster-dbt would run `dbt --version` (a whole dbt start-up) and build a dbt adapter in
+    this process before every dbt command: the dbt steps only stream, and the dbt installed
+    here is the dbt-core imported here."""
+    asked = []
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", asked.append)
+    with dbt_environment({}, str(tmp_path / "warehouse.duckdb")):
+        invocation = dbt_resource().cli(["parse"])
+    invocation.wait()
+    assert asked == []
+    assert invocation.adapter is None
+    assert invocation.cli_version == Version(dbt_version)
+
+
+def test_another_dbt_is_still_asked_its_version(tmp_path):
+    """A dbt that is not the one installed here may be dbt Fusion, which dagster-dbt runs
+    otherwise."""
+    fusion = tmp_path / "dbt"
+    fusion.write_text("#!/bin/sh\necho 'dbt-fusion 2.0.0-preview.45'\n")
+    fusion.chmod(0o755)
+    dbt = FlywheelDbtCli(project_dir=flywheel_dbt, dbt_executable=str(fusion))
+    assert dbt._cli_version == Version("2.0.0")
 
 
 def test_every_model_is_documented(models):

@@ -6,14 +6,20 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from orchestration.settings import REPO_ROOT
+
+if TYPE_CHECKING:
+    from packaging.version import Version
 
 # The target is the profile's: DBT_TARGET, read by dbt itself (profiles.example.yml).
 flywheel_dbt = DbtProject(
@@ -40,9 +46,43 @@ def dbt_executable() -> str:
     return shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
 
 
+class FlywheelDbtCli(DbtCliResource):
+    """dagster-dbt's `dbt` resource without two things its `cli()` does before it starts dbt,
+    which Flywheel never uses and every dbt step paid for (CPU seconds on the 2-core
+    benchmark machine):
+
+    - it runs `dbt --version` in a process of its own, to tell dbt-core from dbt Fusion: a
+      whole dbt start-up (3 s of CPU, 6 s without compiled bytecode) and a request to PyPI.
+      The dbt installed next to this interpreter is the dbt-core package imported here; any
+      other dbt is still asked.
+    - it builds a dbt-core adapter in this process (dbt's config, parser and adapter modules:
+      2.5 to 3 s of CPU the first time), which only `fetch_column_metadata()` and
+      `fetch_row_counts()` use: the dbt steps only `stream()`. Without an adapter dagster-dbt
+      runs as it does for dbt Fusion. A step that wants those metadata must use
+      `DbtCliResource` itself.
+
+    Both are private methods of dagster-dbt (pinned below 0.30); tests/test_dbt_project.py
+    fails if they are renamed."""
+
+    @cached_property
+    def _cli_version(self) -> "Version":
+        installed_here = Path(sys.executable).with_name("dbt")
+        if DBT_PYTHON_VERSION is not None and _same_file(self.dbt_executable, installed_here):
+            return DBT_PYTHON_VERSION
+        return DbtCliResource._cli_version.func(self)  # runs `dbt --version`
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
+        return None
+
+
+def _same_file(executable: str, path: Path) -> bool:
+    found = shutil.which(executable)
+    return found is not None and path.exists() and Path(found).samefile(path)
+
+
 def dbt_resource() -> DbtCliResource:
     """The `dbt` resource, running the dbt installed with Flywheel."""
-    return DbtCliResource(project_dir=flywheel_dbt, dbt_executable=dbt_executable())
+    return FlywheelDbtCli(project_dir=flywheel_dbt, dbt_executable=dbt_executable())
 
 
 def project_fingerprint(project_dir: Path = flywheel_dbt.project_dir) -> str:
