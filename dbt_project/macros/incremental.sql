@@ -49,14 +49,66 @@
     )
 {%- endmacro %}
 
-{#- The one-row CTE `incremental_window` (window_start, window_end) of the model's table. -#}
-{% macro incremental_window_cte(date_column) -%}
-incremental_window as (
-    select
-        {{ incremental_window_start(date_column) }} as window_start,
-        {{ incremental_window_end() }} as window_end
-    from {{ this }}
-)
+{#-
+    The run's window as SQL: {'start': ..., 'end': ...}. In a run, window_start is a date
+    literal, read from the model's table while the model compiles (before its pre-hook), so the
+    engine skips the rows before it in every scan upstream, views and CTEs included: a join to a
+    computed window would read all of the history first. In a unit test, the same expression
+    is computed over the `this` fixture.
+
+    late_entities: for a model whose rows pool many entities (cohorts, peers), where to find the
+    entities loaded late: {'relation': the upstream model, 'key': its entity column, 'this_key':
+    the model's, 'where': which upstream rows (alias `upstream`) need a row in the model}. An
+    entity with such a row the day before the window, and no row in the model's table that day,
+    was loaded late; the window moves back to its first day in the upstream model (its
+    metric_date), since those days change for everyone.
+-#}
+{% macro incremental_window(date_column, late_entities=none) -%}
+    {%- set start_of_table = 'select ' ~ incremental_window_start(date_column) ~ ' from ' ~ this -%}
+    {%- if not execute or model.resource_type == 'unit_test' -%}
+        {%- set start = '(' ~ start_of_table ~ ')' -%}
+        {%- if late_entities -%}
+            {%- set late_start = incremental_late_first_day(date_column, late_entities, start) -%}
+            {%- set start = 'least(' ~ start ~ ', coalesce((' ~ late_start ~ '), ' ~ start ~ '))' -%}
+        {%- endif -%}
+    {%- elif incremental_history_is_stale() -%}
+        {#- the pre-hook empties the table: all of the history is built -#}
+        {%- set start = "cast('1900-01-01' as date)" -%}
+    {%- else -%}
+        {%- set start_date = run_query(start_of_table).columns[0].values()[0] -%}
+        {%- if late_entities -%}
+            {%- set late_query = incremental_late_first_day(date_column, late_entities, date_literal(start_date)) -%}
+            {%- set late_date = run_query(late_query).columns[0].values()[0] -%}
+            {%- if late_date is not none and late_date < start_date -%}
+                {%- set start_date = late_date -%}
+            {%- endif -%}
+        {%- endif -%}
+        {%- set start = date_literal(start_date) -%}
+    {%- endif -%}
+    {{- return({'start': start, 'end': incremental_window_end()}) -}}
+{%- endmacro %}
+
+{#- The first day of the entities loaded late (see incremental_window), or null. -#}
+{% macro incremental_late_first_day(date_column, late_entities, window_start) -%}
+    select min(upstream.metric_date)
+    from {{ late_entities.relation }} as upstream
+    where
+        upstream.{{ late_entities.key }} in (
+            select upstream.{{ late_entities.key }}
+            from {{ late_entities.relation }} as upstream
+            left join {{ this }} as this_table
+                on
+                    upstream.{{ late_entities.key }} = this_table.{{ late_entities.this_key }}
+                    and upstream.metric_date = this_table.{{ date_column }}
+            where
+                {{ late_entities.where }}
+                and upstream.metric_date = cast({{ dbt.dateadd('day', -1, window_start) }} as date)
+                and this_table.{{ late_entities.this_key }} is null
+        )
+{%- endmacro %}
+
+{% macro date_literal(value) -%}
+    cast('{{ value }}' as date)
 {%- endmacro %}
 
 {#-
@@ -102,6 +154,15 @@ incremental_window as (
     )
 {%- endmacro %}
 
+{#- Whether the model's stored rows were built with other rules (incremental_rules_checksum). -#}
+{% macro incremental_history_is_stale() -%}
+    {%- set recorded = run_query(
+        "select rules_checksum from " ~ incremental_builds_relation()
+        ~ " where model = '" ~ this.identifier ~ "'"
+    ) -%}
+    {{- return(recorded.rows | length == 0 or recorded.rows[0][0] != incremental_rules_checksum()) -}}
+{%- endmacro %}
+
 {#-
     The pre-hook of every model (dbt_project.yml); it does something only in an incremental run
     of an incremental model whose config names its date column (`meta: {window_column: ...}`):
@@ -117,11 +178,7 @@ incremental_window as (
 {% macro incremental_pre_hook() -%}
     {%- set window_column = incremental_window_column() -%}
     {%- if window_column and is_incremental() -%}
-        {%- set recorded = run_query(
-            "select rules_checksum from " ~ incremental_builds_relation()
-            ~ " where model = '" ~ this.identifier ~ "'"
-        ) -%}
-        {%- if recorded.rows | length == 0 or recorded.rows[0][0] != incremental_rules_checksum() -%}
+        {%- if incremental_history_is_stale() -%}
             {{ log(this.identifier ~ ": its rules or upstream models changed since its last build; rebuilding all of its history", info=true) }}
             delete from {{ this }}
         {%- else -%}

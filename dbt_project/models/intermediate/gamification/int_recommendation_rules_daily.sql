@@ -22,15 +22,30 @@
 -- Incremental (macros/incremental.sql): every rule reads one day, so a run computes the days
 -- of its window, with no state carried.
 
+{%- if is_incremental() %}
+{#- a user loaded late moves the window back to the user's first day, since the pooled cohorts
+    of the user's band (bulk_cohorts) change on those days for everyone #}
+{%- set window = incremental_window('metric_date', late_entities={
+    'relation': ref('int_entity_metrics_daily'), 'key': 'entity_id', 'this_key': 'user_id',
+    'where': "upstream.entity_type = 'user'",
+}) %}
+{%- endif %}
+
 with
 
 entity_metrics as (
     select * from {{ ref('int_entity_metrics_daily') }}
+    {%- if is_incremental() %}
+    where metric_date between {{ window.start }} and {{ window.end }}
+    {%- endif %}
 ),
 
 user_stages as (
     select * from {{ ref('fct_engagement_stages') }}
     where entity_type = 'user'
+    {%- if is_incremental() %}
+        and as_of_date between {{ window.start }} and {{ window.end }}
+    {%- endif %}
 ),
 
 activity_events as (
@@ -49,44 +64,6 @@ product_data as (
     from activity_events
 ),
 
-{% if is_incremental() %}
-
-{{ incremental_window_cte('metric_date') }},
-
--- users who were in the history the day before the window but have no rows (loaded late):
--- the window moves back to the first of their days, since the pooled cohorts of their band
--- (bulk_cohorts) change on those days for everyone
-late_users as (
-    select min(entity_metrics.entity_start_date) as first_day
-    from entity_metrics
-    inner join incremental_window
-        on entity_metrics.metric_date = cast({{ dbt.dateadd('day', -1, 'incremental_window.window_start') }} as date)
-    left join {{ this }} as this_table
-        on
-            entity_metrics.entity_id = this_table.user_id
-            and entity_metrics.metric_date = this_table.metric_date
-    where entity_metrics.entity_type = 'user' and this_table.user_id is null
-),
-
-metrics_to_build as (
-    select entity_metrics.*
-    from entity_metrics
-    cross join incremental_window
-    cross join late_users
-    where
-        entity_metrics.metric_date
-        between least(incremental_window.window_start, coalesce(late_users.first_day, incremental_window.window_start))
-        and incremental_window.window_end
-),
-
-{% else %}
-
-metrics_to_build as (
-    select * from entity_metrics
-),
-
-{% endif %}
-
 account_metrics as (
     select
         entity_id as account_id,
@@ -101,7 +78,7 @@ account_metrics as (
         automation_runs_28d as account_automation_runs_28d,
         schedules_total as account_schedules_total,
         invites_total as account_invites_total
-    from metrics_to_build
+    from entity_metrics
     where entity_type = 'account'
 ),
 
@@ -144,7 +121,7 @@ users as (
         entity_metrics.hours_saved_28d / 4.0 as weekly_hours_saved,
         100.0 * entity_metrics.bulk_workflows_28d / nullif(entity_metrics.workflows_28d, 0)
             as bulk_workflow_share_pct
-    from metrics_to_build as entity_metrics
+    from entity_metrics
     cross join product_data
     left join user_stages
         on

@@ -12,6 +12,9 @@
 -- One count column per event type of seed event_types (macros/event_types.sql).
 -- depends_on: {{ ref('event_types') }}
 {%- set event_count_columns = event_count_columns() %}
+{%- if is_incremental() %}
+{%- set window = incremental_window('activity_date') %}
+{%- endif %}
 
 with
 
@@ -29,17 +32,14 @@ built_users as (
     select distinct user_id from {{ this }}
 ),
 
-{{ incremental_window_cte('activity_date') }},
-
 -- The window's days, plus every day of users not built yet (e.g. loaded late)
 spine as (
     select user_days.*
     from user_days
-    cross join incremental_window
     left join built_users
         on user_days.user_id = built_users.user_id
     where
-        user_days.activity_date between incremental_window.window_start and incremental_window.window_end
+        user_days.activity_date between {{ window.start }} and {{ window.end }}
         or built_users.user_id is null
 ),
 

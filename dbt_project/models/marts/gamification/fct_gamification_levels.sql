@@ -16,10 +16,18 @@
 -- Incremental (macros/incremental.sql): a run computes the days of its window, carrying the
 -- highest level ever of each entity and ladder from the day before the window.
 
+{%- if is_incremental() %}
+{%- set window = incremental_window('as_of_date') %}
+{%- set anchor_day = 'cast(' ~ dbt.dateadd('day', -1, window.start) ~ ' as date)' %}
+{%- endif %}
+
 with
 
 metric_values as (
     select * from {{ ref('int_entity_metric_values_daily') }}
+    {%- if is_incremental() %}
+    where metric_date between {{ anchor_day }} and {{ window.end }}
+    {%- endif %}
 ),
 
 levels as (
@@ -38,17 +46,14 @@ ladders as (
 
 {% if is_incremental() %}
 
-{{ incremental_window_cte('as_of_date') }},
-
 anchors as (
     select
-        this_table.entity_type,
-        this_table.entity_id,
-        this_table.ladder,
-        this_table.highest_level_rank_ever
-    from {{ this }} as this_table
-    inner join incremental_window
-        on this_table.as_of_date = cast({{ dbt.dateadd('day', -1, 'incremental_window.window_start') }} as date)
+        entity_type,
+        entity_id,
+        ladder,
+        highest_level_rank_ever
+    from {{ this }}
+    where as_of_date = {{ anchor_day }}
 ),
 
 -- entities that started before the window but have no row before it (loaded late): every day
@@ -57,31 +62,27 @@ unanchored_entities as (
         metric_values.entity_type,
         metric_values.entity_id
     from metric_values
-    inner join incremental_window
-        on metric_values.metric_date = cast({{ dbt.dateadd('day', -1, 'incremental_window.window_start') }} as date)
     left join anchors
         on
             metric_values.entity_type = anchors.entity_type
             and metric_values.entity_id = anchors.entity_id
-    where anchors.entity_id is null
+    where metric_values.metric_date = {{ anchor_day }} and anchors.entity_id is null
 ),
 
 values_to_build as (
-    select metric_values.*
+    select *
     from metric_values
-    inner join incremental_window
-        on metric_values.metric_date between incremental_window.window_start and incremental_window.window_end
+    where metric_date >= {{ window.start }}
 
     union all
 
     select metric_values.*
-    from metric_values
-    inner join incremental_window
-        on metric_values.metric_date < incremental_window.window_start
+    from {{ ref('int_entity_metric_values_daily') }} as metric_values
     inner join unanchored_entities
         on
             metric_values.entity_type = unanchored_entities.entity_type
             and metric_values.entity_id = unanchored_entities.entity_id
+    where metric_values.metric_date < {{ window.start }}
 ),
 
 {% else %}

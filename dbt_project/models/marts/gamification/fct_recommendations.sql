@@ -16,60 +16,24 @@
 -- the days of its window, carrying nothing.
 -- depends_on: {{ ref('int_recommendation_rules_daily') }}
 
+{%- if is_incremental() %}
+{#- a user loaded late (a recommendation applied to the user the day before the window, with no
+    row that day) moves the window back to the user's first day, since the peers of the user's
+    band and stage change on those days for everyone #}
+{%- set window = incremental_window('as_of_date', late_entities={
+    'relation': ref('int_recommendation_rules_daily'), 'key': 'user_id', 'this_key': 'entity_id',
+    'where': 'upstream.is_candidate',
+}) %}
+{%- endif %}
+
 with
 
 estimates as (
     select * from {{ ref('int_recommendation_estimates_daily') }}
+    {%- if is_incremental() %}
+    where metric_date between {{ window.start }} and {{ window.end }}
+    {%- endif %}
 ),
-
-{% if is_incremental() %}
-
-rules as (
-    select * from {{ ref('int_recommendation_rules_daily') }}
-),
-
-{{ incremental_window_cte('as_of_date') }},
-
--- users loaded late (int_recommendation_rules_daily): a recommendation applied to them the
--- day before the window, but they have no row that day. The window moves back to their first
--- day, since the peers of their band and stage change on those days for everyone.
-late_users as (
-    select distinct rules.user_id
-    from rules
-    inner join incremental_window
-        on rules.metric_date = cast({{ dbt.dateadd('day', -1, 'incremental_window.window_start') }} as date)
-    left join {{ this }} as this_table
-        on
-            rules.user_id = this_table.entity_id
-            and rules.metric_date = this_table.as_of_date
-    where rules.is_candidate and this_table.entity_id is null
-),
-
-late_start as (
-    select min(rules.metric_date) as first_day
-    from rules
-    inner join late_users
-        on rules.user_id = late_users.user_id
-),
-
-estimates_to_build as (
-    select estimates.*
-    from estimates
-    cross join incremental_window
-    cross join late_start
-    where
-        estimates.metric_date
-        between least(incremental_window.window_start, coalesce(late_start.first_day, incremental_window.window_start))
-        and incremental_window.window_end
-),
-
-{% else %}
-
-estimates_to_build as (
-    select * from estimates
-),
-
-{% endif %}
 
 final as (
     select
@@ -92,7 +56,7 @@ final as (
         cast(cta_id as varchar) as cta_id,
         cast(app_path as varchar) as app_path,
         cast(description as varchar) as description
-    from estimates_to_build
+    from estimates
     where recommendation_rank <= {{ rule('recommendations_max_rank') }}
 )
 
