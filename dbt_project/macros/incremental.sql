@@ -112,6 +112,32 @@
 {%- endmacro %}
 
 {#-
+    For a model incremental by what arrived (not by date): a condition keeping the rows of
+    `relation` whose `column` value is not in the model's table yet (the files not checked
+    yet). In a run it is a literal list, read while the model
+    compiles, so the engine filters the scan itself instead of computing every row of a view
+    first; in a unit test, SQL over the `this` fixture; always true when the pre-hook empties
+    the table.
+-#}
+{% macro incremental_new_values(column, relation) -%}
+    {%- if not execute or model.resource_type == 'unit_test' -%}
+        {{ column }} not in (select this_table.{{ column }} from {{ this }} as this_table)
+    {%- elif incremental_history_is_stale() -%}
+        true
+    {%- else -%}
+        {%- set new_values = run_query(
+            'select distinct ' ~ column ~ ' from ' ~ relation
+            ~ ' except select distinct ' ~ column ~ ' from ' ~ this
+        ).columns[0].values() | sort -%}
+        {%- if new_values -%}
+            {{ column }} in ({% for value in new_values %}'{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor %})
+        {%- else -%}
+            false
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
     What an incremental model's stored rows were computed by: the checksums of the model, of
     every model and seed upstream of it (the rules live in seeds), and of the vars that change
     results. When it differs from the one recorded at the last build, the table's history is
@@ -164,24 +190,24 @@
 {%- endmacro %}
 
 {#-
-    The pre-hook of every model (dbt_project.yml); it does something only in an incremental run
-    of an incremental model whose config names its date column (`meta: {window_column: ...}`):
-    - when its rules changed (incremental_rules_checksum), it empties the table, so the window
-      starts in 1900 and this run rebuilds all of the history;
-    - otherwise the rows from window_start on go. The model inserts the window's rows again,
-      so a row that no longer holds (a recommendation done after a late event) does not stay,
-      and rows after the window do not keep state carried from the rows this run replaces:
-      a re-run of a past day leaves the history up to that day, as a table model does, and
-      the next run builds the rest. Read after this delete, window_start can only move earlier
-      (when no min_date is set): more days are rebuilt, never fewer.
+    The pre-hook of every model (dbt_project.yml); it does something only in an incremental run:
+    - when the model's rules changed (incremental_rules_checksum), it empties the table, so
+      this run rebuilds all of it (the window starts in 1900);
+    - otherwise, in a model whose config names its date column (`meta: {window_column: ...}`),
+      the rows from window_start on go. The model inserts the window's rows again, so a row
+      that no longer holds (a recommendation done after a late event) does not stay, and rows
+      after the window do not keep state carried from the rows this run replaces: a re-run of
+      a past day leaves the history up to that day, as a table model does, and the next run
+      builds the rest. The model read its window_start with the same expression before this
+      delete (incremental_window), so both agree.
 -#}
 {% macro incremental_pre_hook() -%}
     {%- set window_column = incremental_window_column() -%}
-    {%- if window_column and is_incremental() -%}
+    {%- if is_incremental() -%}
         {%- if incremental_history_is_stale() -%}
             {{ log(this.identifier ~ ": its rules or upstream models changed since its last build; rebuilding all of its history", info=true) }}
             delete from {{ this }}
-        {%- else -%}
+        {%- elif window_column -%}
             delete from {{ this }}
             where {{ window_column }} >= (select {{ incremental_window_start(window_column) }} from {{ this }})
         {%- endif -%}
@@ -190,7 +216,7 @@
 
 {#- The post-hook of every model: an incremental model records what it was built with. -#}
 {% macro incremental_post_hook() -%}
-    {%- if incremental_window_column() and model.config.materialized == 'incremental' -%}
+    {%- if model.config.materialized == 'incremental' -%}
         {%- set relation = incremental_builds_relation() -%}
         delete from {{ relation }} where model = '{{ this.identifier }}';
         insert into {{ relation }} (model, rules_checksum, built_at)

@@ -1,7 +1,8 @@
 -- Every raw event row, typed, with the typed properties later models use and the first of
--- the rules that read only the events table it breaks (null = none). `properties` is null
--- when it is not a JSON object. stg_product__events_checked applies the rules that read
--- other tables. Rules, in order: see the docs block `quarantine_rules_events`.
+-- the rules that read only the row itself it breaks (null = none). `properties` is null when
+-- it is not a JSON object. stg_product__events_checked applies the rules that read other rows
+-- (duplicate_id) and other tables. Rules, in order: see the docs block
+-- `quarantine_rules_events`.
 
 with
 
@@ -30,31 +31,18 @@ typed as (
     from source
 ),
 
-ranked as (
-    select
-        *,
-        -- copies are counted among rows that passed missing_id (the rule before)
-        row_number() over (
-            partition by event_id, (user_id is null or account_id is null)
-            order by loaded_at, source_file, source_row
-        ) as event_id_copy_number
-    from typed
-),
-
 checked as (
     select
         *,
         case
             when event_id is null or user_id is null or account_id is null
                 then 'missing_id'
-            when event_id_copy_number > 1
-                then 'duplicate_id'
             when occurred_at is null
                 then 'invalid_timestamp'
             when occurred_at > {{ dbt.dateadd('minute', var('future_tolerance_minutes'), 'loaded_at') }}
                 then 'future_timestamp'
         end as quarantine_reason
-    from ranked
+    from typed
 ),
 
 final as (
