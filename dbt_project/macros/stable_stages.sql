@@ -8,12 +8,25 @@
     The stage on day D is the rule's stage on the last day up to D on which it had held
     stage_min_days days in a row; before the first such day, the rule's stage on the first
     day of history.
+
+    anchored: the days continue a history built before (an incremental run), whose last day's
+    state `rule_stages` carries in anchor_rule_stage, anchor_rule_stage_run_days and
+    anchor_stage (null for an entity with no history before): the run of the rule's stage
+    goes on across the first day, and the stage holds until the next day a stage has held
+    long enough.
 -#}
-{% macro stable_stage_ctes(entity_id) -%}
+{% macro stable_stage_ctes(entity_id, anchored=false) -%}
 stage_changes as (
     select
         *,
+        {%- if anchored %}
+        coalesce(
+            lag(rule_stage) over (partition by {{ entity_id }} order by metric_date),
+            anchor_rule_stage
+        ) as previous_rule_stage
+        {%- else %}
         lag(rule_stage) over (partition by {{ entity_id }} order by metric_date) as previous_rule_stage
+        {%- endif %}
     from rule_stages
 ),
 
@@ -32,7 +45,11 @@ stage_runs as (
 stage_run_days as (
     select
         *,
-        row_number() over (partition by {{ entity_id }}, stage_run order by metric_date) as stage_run_day
+        row_number() over (partition by {{ entity_id }}, stage_run order by metric_date)
+        {%- if anchored %}
+        -- run 0: the anchor's run goes on
+        + case when stage_run = 0 then coalesce(anchor_rule_stage_run_days, 0) else 0 end
+        {%- endif %} as stage_run_day
     from stage_runs
 ),
 
@@ -53,6 +70,10 @@ stable_stages as (
     select
         *,
         case
+            {%- if anchored %}
+            when stage_hold = 0 and anchor_stage is not null
+                then anchor_stage
+            {%- endif %}
             when stage_hold = 0
                 then first_value(rule_stage) over (
                     partition by {{ entity_id }}

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['user_id', 'metric_date'],
+        on_schema_change='fail',
+        meta={'window_column': 'metric_date'},
+    )
+}}
 -- One row per user and day of history: the stage the rules give that day (`rule_stage`, the
 -- first that applies), the stable stage (hysteresis: a new stage must hold stage_min_days
 -- days in a row) and the dormant flag (docs/engagement-model.md, "Stages"):
@@ -9,13 +18,73 @@
 --   3. reinforce: set up (onboarding_steps_total >= stage_onboarded_steps or an integration)
 --                 or older than stage_implement_days days
 --   4. implement: otherwise
+-- Incremental (macros/incremental.sql): a run builds the days of its window, carrying from
+-- the day before it the habit, the rule's stage and how long it has held, and the stable
+-- stage; a user with no row that day although in the history (loaded late) is built from
+-- the first day.
+{%- if is_incremental() %}
+{%- set window = incremental_window('metric_date') %}
+{%- set anchor_day = 'cast(' ~ dbt.dateadd('day', -1, window.start) ~ ' as date)' %}
+{%- endif %}
 
 with
+
+{% if is_incremental() %}
+
+anchors as (
+    select
+        user_id,
+        has_habit,
+        rule_stage,
+        rule_stage_run_days,
+        stage
+    from {{ this }}
+    where metric_date = {{ anchor_day }}
+),
+
+-- users in the history the day before the window with no row that day (loaded late)
+unanchored_users as (
+    select entity_id as user_id
+    from {{ ref('int_entity_metrics_daily') }}
+    where entity_type = 'user' and metric_date = {{ anchor_day }}
+
+    except
+
+    select user_id from anchors
+),
+
+user_metrics as (
+    select * from {{ ref('int_entity_metrics_daily') }}
+    where entity_type = 'user' and metric_date between {{ window.start }} and {{ window.end }}
+
+    union all
+
+    -- every earlier day of the users loaded late
+    select * from {{ ref('int_entity_metrics_daily') }}
+    where
+        entity_type = 'user'
+        and metric_date < {{ window.start }}
+        and entity_id in (select unanchored_users.user_id from unanchored_users)
+),
+
+{% else %}
+
+anchors as (  -- none: every user's days are all built
+    select
+        cast(null as {{ dbt.type_string() }}) as user_id,
+        cast(null as boolean) as has_habit,
+        cast(null as {{ dbt.type_string() }}) as rule_stage,
+        cast(null as integer) as rule_stage_run_days,
+        cast(null as {{ dbt.type_string() }}) as stage
+    where false
+),
 
 user_metrics as (
     select * from {{ ref('int_entity_metrics_daily') }}
     where entity_type = 'user'
 ),
+
+{% endif %}
 
 habit_changes as (
     -- a habit forms at stage_habit_active_days active days in 28 and is lost below
@@ -41,17 +110,24 @@ habit_spells as (
 ),
 
 habits as (
+    -- before the first change (spell 0), the habit of the day before: none on the first day
+    -- of history, the anchor's in an incremental run
     select
-        *,
+        habit_spells.*,
         coalesce(
-            first_value(habit_change) over (
-                partition by entity_id, habit_spell
-                order by metric_date
+            first_value(habit_spells.habit_change) over (
+                partition by habit_spells.entity_id, habit_spells.habit_spell
+                order by habit_spells.metric_date
                 rows between unbounded preceding and current row
             ),
-            0
-        ) = 1 as has_habit
+            case when anchors.has_habit then 1 else 0 end
+        ) = 1 as has_habit,
+        anchors.rule_stage as anchor_rule_stage,
+        anchors.rule_stage_run_days as anchor_rule_stage_run_days,
+        anchors.stage as anchor_stage
     from habit_spells
+    left join anchors
+        on habit_spells.entity_id = anchors.user_id
 ),
 
 rule_stages as (
@@ -78,11 +154,15 @@ rule_stages as (
         end as rule_stage,
         -- no active day in dormant_days days (never active: since the first day of history)
         {{ dbt.datediff('coalesce(last_active_date, entity_start_date)', 'metric_date', 'day') }}
-        >= {{ rule('dormant_days') }} as is_dormant
+        >= {{ rule('dormant_days') }} as is_dormant,
+        has_habit,
+        anchor_rule_stage,
+        anchor_rule_stage_run_days,
+        anchor_stage
     from habits
 ),
 
-{{ stable_stage_ctes('user_id') }},
+{{ stable_stage_ctes('user_id', anchored=true) }},
 
 final as (
     select
@@ -91,7 +171,10 @@ final as (
         metric_date,
         rule_stage,
         stage,
-        is_dormant
+        is_dormant,
+        -- the state the next incremental run carries
+        has_habit,
+        cast(stage_run_day as integer) as rule_stage_run_days
     from stable_stages
 )
 
