@@ -49,16 +49,19 @@ def add_late_file(source: Path) -> None:
 
 
 def data_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """The marts, the payloads, and the incremental models of schema intermediate."""
     tables = con.execute(
         "select table_schema, table_name from information_schema.tables "
-        "where table_schema in ('marts', 'email') and table_catalog = current_database() "
+        "where table_catalog = current_database() and (table_schema in ('marts', 'email') "
+        "or (table_schema = 'intermediate' "
+        "and table_name in (select model from intermediate.incremental_builds))) "
         "order by 1, 2"
     ).fetchall()
     return [table for table in tables if table not in SEND_RECORDS]
 
 
 def differences(built: Path, full_refresh: Path) -> list[str]:
-    """Every mart (and the payloads) whose rows differ between two warehouses."""
+    """Every table of data_tables whose rows differ between two warehouses."""
     problems = []
     with duckdb.connect(str(built), read_only=True) as con:
         con.execute(f"attach '{full_refresh}' as full_refresh (read_only)")

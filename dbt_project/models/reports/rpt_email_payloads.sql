@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['send_key'],
+        on_schema_change='fail',
+        meta={'window_column': 'triggered_on'},
+    )
+}}
 -- One row per e-mail to send (fct_email_triggers with no suppressed_reason): the recipient
 -- and every number and text input the template shows, as of the trigger's day. Templates
 -- only format these values: no arithmetic happens after this model.
@@ -10,12 +19,69 @@
 -- Comparisons: the percentages stay true; *_is_capped says a template must print "more
 -- than max_comparison_ratio× the average" instead (rule max_comparison_pct), and a user
 -- percentile is shown only for the stage the e-mail names.
+-- Incremental (macros/incremental.sql): a run rebuilds the e-mails from the 1st of the month
+-- of window_start, not from window_start. The month comparisons (fct_cohort_benchmarks,
+-- fct_team_benchmarks, fct_user_engagement_percentiles) are month to date as of the run, so an
+-- e-mail changes with every run until its month ends, as in a full refresh: a month is
+-- rebuilt until the look-back leaves it. Every other input is of the trigger's day or earlier.
+-- Carried: each user's last e-mail before the rebuilt days, the e-mail before the user's first
+-- rebuilt one (new_badges).
 
 with
 
-triggers as (
+kept_triggers as (
     select * from {{ ref('fct_email_triggers') }}
     where suppressed_reason is null
+),
+
+-- read again for the e-mails before the rebuilt days: PostgreSQL materializes a CTE read twice
+earlier_triggers as (
+    select * from {{ ref('fct_email_triggers') }}
+    where suppressed_reason is null
+),
+
+{% if is_incremental() %}
+
+{{ incremental_window_cte('triggered_on') }},
+
+-- the days the run rebuilds; the daily facts are read from rebuild_start on
+rebuilt_days as (
+    select
+        cast({{ dbt.date_trunc('month', 'window_start') }} as date) as rebuild_start,
+        window_end
+    from incremental_window
+),
+
+triggers as (
+    select kept_triggers.*
+    from kept_triggers
+    inner join rebuilt_days
+        on kept_triggers.triggered_on between rebuilt_days.rebuild_start and rebuilt_days.window_end
+),
+
+{% else %}
+
+-- a full build: every e-mail, none before
+rebuilt_days as (
+    select cast('1900-01-01' as date) as rebuild_start
+),
+
+triggers as (
+    select * from kept_triggers
+),
+
+{% endif %}
+
+-- the last e-mail before the rebuilt days of each user who has one in them
+earlier_emails as (
+    select
+        earlier_triggers.user_id,
+        max(earlier_triggers.triggered_on) as last_email_on
+    from earlier_triggers
+    inner join rebuilt_days
+        on earlier_triggers.triggered_on < rebuilt_days.rebuild_start
+    where earlier_triggers.user_id in (select triggers.user_id from triggers)
+    group by earlier_triggers.user_id
 ),
 
 badges as (
@@ -40,31 +106,33 @@ accounts as (
 
 user_metrics as (
     select * from {{ ref('int_user_metrics_daily') }}
+    where metric_date >= (select rebuilt_days.rebuild_start from rebuilt_days)
 ),
 
 account_metrics as (
     select * from {{ ref('int_entity_metrics_daily') }}
-    where entity_type = 'account'
+    where entity_type = 'account' and metric_date >= (select rebuilt_days.rebuild_start from rebuilt_days)
 ),
 
 time_saved as (
     select * from {{ ref('fct_time_saved') }}
+    where as_of_date >= (select rebuilt_days.rebuild_start from rebuilt_days)
 ),
 
 stages as (
     select * from {{ ref('fct_engagement_stages') }}
-    where entity_type = 'user'
+    where entity_type = 'user' and as_of_date >= (select rebuilt_days.rebuild_start from rebuilt_days)
 ),
 
 levels as (
     select * from {{ ref('fct_gamification_levels') }}
-    where entity_type = 'user'
+    where entity_type = 'user' and as_of_date >= (select rebuilt_days.rebuild_start from rebuilt_days)
 ),
 
 -- read again rather than joining `levels` twice: PostgreSQL materializes a CTE read twice
 next_ladder_levels as (
     select * from {{ ref('fct_gamification_levels') }}
-    where entity_type = 'user'
+    where entity_type = 'user' and as_of_date >= (select rebuilt_days.rebuild_start from rebuilt_days)
 ),
 
 ladders as (
@@ -153,11 +221,19 @@ with_stage as (
 -- user, or the 28 days before when there is none), up to the trigger's day
 previous_emails as (
     select
-        send_key,
-        user_id,
-        triggered_on,
-        lag(triggered_on) over (partition by user_id order by triggered_on, send_key) as previous_email_on
+        triggers.send_key,
+        triggers.user_id,
+        triggers.triggered_on,
+        coalesce(
+            lag(triggers.triggered_on) over (
+                partition by triggers.user_id
+                order by triggers.triggered_on, triggers.send_key
+            ),
+            earlier_emails.last_email_on
+        ) as previous_email_on
     from triggers
+    left join earlier_emails
+        on triggers.user_id = earlier_emails.user_id
 ),
 
 new_badges as (

@@ -1,6 +1,17 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['send_key'],
+        on_schema_change='fail',
+        meta={'window_column': 'week_end'},
+    )
+}}
 -- The week a weekly report e-mail reports and the recipient's totals in it: one row per
 -- weekly_report e-mail to send (fct_email_triggers with no suppressed_reason). The report is
 -- dated the Sunday that ends the ISO week it reports.
+-- Incremental (macros/incremental.sql) on week_end (= triggered_on): a report reads its own
+-- week, so a run computes the reports of its window, carrying nothing.
 
 with
 
@@ -15,13 +26,32 @@ activity_daily as (
     select * from {{ ref('fct_user_activity_daily') }}
 ),
 
+{% if is_incremental() %}
+
+{{ incremental_window_cte('week_end') }},
+
+reports_to_build as (
+    select weekly_reports.*
+    from weekly_reports
+    inner join incremental_window
+        on weekly_reports.triggered_on between incremental_window.window_start and incremental_window.window_end
+),
+
+{% else %}
+
+reports_to_build as (
+    select * from weekly_reports
+),
+
+{% endif %}
+
 report_weeks as (
     select
         send_key,
         user_id,
         cast({{ dbt.dateadd('day', -6, 'triggered_on') }} as date) as week_start,
         triggered_on as week_end
-    from weekly_reports
+    from reports_to_build
 ),
 
 final as (
