@@ -51,7 +51,8 @@ triggers as (
         on kept_triggers.triggered_on between incremental_window.window_start and incremental_window.window_end
 ),
 
--- the estimates of the window's days only (the view computes its peers per day)
+-- the estimates of the window's days only; on DuckDB this join does not reach into the view,
+-- which still computes every day (docs/plans/incremental-models.md, Status)
 recommendations as (
     select estimates.*
     from estimates
