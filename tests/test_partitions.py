@@ -51,6 +51,7 @@ def add_late_file(source: Path) -> None:
 
 
 def data_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Every table of the build: staging, intermediate, marts and payloads."""
     tables = con.execute(
         "select table_schema, table_name from information_schema.tables "
         "where table_schema in ('staging', 'intermediate', 'marts', 'email') "

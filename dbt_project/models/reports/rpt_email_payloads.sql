@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['send_key'],
+        on_schema_change='sync_all_columns',
+        meta={'window_column': 'triggered_on'},
+    )
+}}
 -- One row per e-mail to send (fct_email_triggers with no suppressed_reason): the recipient
 -- and every number and text input the template shows, as of the trigger's day. Templates
 -- only format these values: no arithmetic happens after this model.
@@ -10,12 +19,53 @@
 -- Comparisons: the percentages stay true; *_is_capped says a template must print "more
 -- than max_comparison_ratio× the average" instead (rule max_comparison_pct), and a user
 -- percentile is shown only for the stage the e-mail names.
+-- Incremental (macros/incremental.sql): a run rebuilds the e-mails from the 1st of the month
+-- of window_start, not from window_start. The month comparisons (fct_cohort_benchmarks,
+-- fct_team_benchmarks, fct_user_engagement_percentiles) are month to date as of the run, so an
+-- e-mail changes with every run until its month ends, as in a full refresh: a month is
+-- rebuilt until the look-back leaves it. Every other input is of the trigger's day or earlier.
+-- Carried: each user's last e-mail before the rebuilt days, the e-mail before the user's first
+-- rebuilt one (new_badges).
+
+{%- if is_incremental() %}
+{%- set window = incremental_window('triggered_on') %}
+{#- the days the run rebuilds, from the 1st of the month of window_start: the daily facts are
+    read from then on #}
+{%- set rebuild_start = 'cast(' ~ dbt.date_trunc('month', window.start) ~ ' as date)' %}
+{%- else %}
+{%- set rebuild_start = "cast('1900-01-01' as date)" %}
+{%- endif %}
 
 with
 
-triggers as (
+kept_triggers as (
     select * from {{ ref('fct_email_triggers') }}
     where suppressed_reason is null
+),
+
+-- read again for the e-mails before the rebuilt days: PostgreSQL materializes a CTE read twice
+earlier_triggers as (
+    select * from {{ ref('fct_email_triggers') }}
+    where suppressed_reason is null
+),
+
+triggers as (
+    select * from kept_triggers
+    {%- if is_incremental() %}
+    where triggered_on between {{ rebuild_start }} and {{ window.end }}
+    {%- endif %}
+),
+
+-- the last e-mail before the rebuilt days of each user who has one in them
+earlier_emails as (
+    select
+        earlier_triggers.user_id,
+        max(earlier_triggers.triggered_on) as last_email_on
+    from earlier_triggers
+    where
+        earlier_triggers.triggered_on < {{ rebuild_start }}
+        and earlier_triggers.user_id in (select triggers.user_id from triggers)
+    group by earlier_triggers.user_id
 ),
 
 badges as (
@@ -40,31 +90,33 @@ accounts as (
 
 user_metrics as (
     select * from {{ ref('int_user_metrics_daily') }}
+    where metric_date >= {{ rebuild_start }}
 ),
 
 account_metrics as (
     select * from {{ ref('int_entity_metrics_daily') }}
-    where entity_type = 'account'
+    where entity_type = 'account' and metric_date >= {{ rebuild_start }}
 ),
 
 time_saved as (
     select * from {{ ref('fct_time_saved') }}
+    where as_of_date >= {{ rebuild_start }}
 ),
 
 stages as (
     select * from {{ ref('fct_engagement_stages') }}
-    where entity_type = 'user'
+    where entity_type = 'user' and as_of_date >= {{ rebuild_start }}
 ),
 
 levels as (
     select * from {{ ref('fct_gamification_levels') }}
-    where entity_type = 'user'
+    where entity_type = 'user' and as_of_date >= {{ rebuild_start }}
 ),
 
 -- read again rather than joining `levels` twice: PostgreSQL materializes a CTE read twice
 next_ladder_levels as (
     select * from {{ ref('fct_gamification_levels') }}
-    where entity_type = 'user'
+    where entity_type = 'user' and as_of_date >= {{ rebuild_start }}
 ),
 
 ladders as (
@@ -153,11 +205,19 @@ with_stage as (
 -- user, or the 28 days before when there is none), up to the trigger's day
 previous_emails as (
     select
-        send_key,
-        user_id,
-        triggered_on,
-        lag(triggered_on) over (partition by user_id order by triggered_on, send_key) as previous_email_on
+        triggers.send_key,
+        triggers.user_id,
+        triggers.triggered_on,
+        coalesce(
+            lag(triggers.triggered_on) over (
+                partition by triggers.user_id
+                order by triggers.triggered_on, triggers.send_key
+            ),
+            earlier_emails.last_email_on
+        ) as previous_email_on
     from triggers
+    left join earlier_emails
+        on triggers.user_id = earlier_emails.user_id
 ),
 
 new_badges as (

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['send_key'],
+        on_schema_change='sync_all_columns',
+        meta={'window_column': 'triggered_on'},
+    )
+}}
 -- The recommendations an e-mail shows, pivoted: one row per e-mail to send (fct_email_triggers
 -- with no suppressed_reason) that shows at least one, with at most 2, each once. A user's own
 -- e-mail shows the user's recommendations of the trigger's day (int_recommendation_estimates_daily
@@ -5,16 +14,24 @@
 -- best-ranked others). The monthly team report shows the account's next steps: the
 -- account-scope recommendations that apply to any of its users that day, with the hours a
 -- week they would save those users together, the most first.
+-- A table, not a view: it reads the estimates, and its tests would each compute it again
+-- before rpt_email_payloads does. Incremental (macros/incremental.sql): an e-mail reads the
+-- estimates of its own day, so a run computes the e-mails of its window, carrying nothing.
 
--- A table, not a view: it reads every day's estimates, and its tests would each compute it
--- again before rpt_email_payloads does (about 12 s a read at 10M events).
-{{ config(materialized='table') }}
+{%- if is_incremental() %}
+{%- set window = incremental_window('triggered_on') %}
+{%- set in_window = 'between ' ~ window.start ~ ' and ' ~ window.end %}
+{%- endif %}
 
 with
 
 triggers as (
     select * from {{ ref('fct_email_triggers') }}
-    where suppressed_reason is null
+    where
+        suppressed_reason is null
+        {%- if is_incremental() %}
+        and triggered_on {{ in_window }}
+        {%- endif %}
 ),
 
 recipients as (
@@ -25,12 +42,20 @@ recipients as (
 -- only the best; a pinned one may rank lower)
 recommendations as (
     select * from {{ ref('int_recommendation_estimates_daily') }}
+    {%- if is_incremental() %}
+    where metric_date {{ in_window }}
+    {%- endif %}
 ),
 
 account_recommendations as (
     select * from {{ ref('int_recommendation_estimates_daily') }}
-    where scope = 'account'
+    where
+        scope = 'account'
+        {%- if is_incremental() %}
+        and metric_date {{ in_window }}
+        {%- endif %}
 ),
+
 
 team_reports as (
     select
@@ -46,6 +71,7 @@ team_reports as (
 team_recommendations as (
     select
         team_reports.send_key,
+        team_reports.triggered_on,
         account_recommendations.recommendation,
         account_recommendations.cta_id,
         account_recommendations.app_path,
@@ -62,6 +88,7 @@ team_recommendations as (
             and team_reports.triggered_on = account_recommendations.metric_date
     group by
         team_reports.send_key,
+        team_reports.triggered_on,
         account_recommendations.recommendation,
         account_recommendations.cta_id,
         account_recommendations.app_path
@@ -70,6 +97,7 @@ team_recommendations as (
 recommendation_options as (
     select
         triggers.send_key,
+        triggers.triggered_on,
         recommendations.recommendation,
         recommendations.est_hours_saved_per_week,
         recommendations.cta_id,
@@ -91,6 +119,7 @@ recommendation_options as (
 
     select
         send_key,
+        triggered_on,
         recommendation,
         est_hours_saved_per_week,
         cta_id,
@@ -106,6 +135,7 @@ recommendation_options as (
 payload_recommendations as (
     select
         send_key,
+        triggered_on,
         recommendation,
         est_hours_saved_per_week,
         cta_id,
@@ -120,6 +150,7 @@ payload_recommendations as (
 final as (
     select
         first_recommendation.send_key,
+        first_recommendation.triggered_on,
         first_recommendation.recommendation as recommendation_1,
         first_recommendation.est_hours_saved_per_week as recommendation_1_hours_per_week,
         first_recommendation.cta_id as recommendation_1_cta_id,

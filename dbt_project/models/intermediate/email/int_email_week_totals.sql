@@ -1,19 +1,42 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['send_key'],
+        on_schema_change='sync_all_columns',
+        meta={'window_column': 'week_end'},
+    )
+}}
 -- The week a weekly report e-mail reports and the recipient's totals in it: one row per
 -- weekly_report e-mail to send (fct_email_triggers with no suppressed_reason). The report is
 -- dated the Sunday that ends the ISO week it reports.
+-- Incremental (macros/incremental.sql) on week_end (= triggered_on): a report reads its own
+-- week, so a run computes the reports of its window, carrying nothing.
+
+{%- if is_incremental() %}
+{%- set window = incremental_window('week_end') %}
+{%- endif %}
 
 with
 
-weekly_reports as (
+reports_to_build as (
     select * from {{ ref('fct_email_triggers') }}
     where
         suppressed_reason is null
         and trigger_type = 'weekly_report'
+        {%- if is_incremental() %}
+        and triggered_on between {{ window.start }} and {{ window.end }}
+        {%- endif %}
 ),
 
 activity_daily as (
     select * from {{ ref('fct_user_activity_daily') }}
+    {%- if is_incremental() %}
+    -- the weeks of the window's reports
+    where activity_date >= cast({{ dbt.dateadd('day', -6, window.start) }} as date)
+    {%- endif %}
 ),
+
 
 report_weeks as (
     select
@@ -21,7 +44,7 @@ report_weeks as (
         user_id,
         cast({{ dbt.dateadd('day', -6, 'triggered_on') }} as date) as week_start,
         triggered_on as week_end
-    from weekly_reports
+    from reports_to_build
 ),
 
 final as (

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['user_id', 'activity_date'],
-        on_schema_change='fail',
+        on_schema_change='sync_all_columns',
         meta={'window_column': 'activity_date'},
     )
 }}
