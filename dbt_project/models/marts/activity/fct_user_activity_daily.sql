@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['user_id', 'activity_date'],
-        on_schema_change='sync_all_columns',
+        on_schema_change='append_new_columns',
         meta={'window_column': 'activity_date'},
     )
 }}

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['source_file', 'source_row'],
-        on_schema_change='sync_all_columns',
+        on_schema_change='append_new_columns',
     )
 }}
 -- Every raw event row with all its quarantine rules applied (null = good): base_product__events'
