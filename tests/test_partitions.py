@@ -49,9 +49,12 @@ def add_late_file(source: Path) -> None:
 
 
 def data_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """The marts, the payloads and the incremental intermediate tables (their carried state)."""
     tables = con.execute(
         "select table_schema, table_name from information_schema.tables "
-        "where table_schema in ('marts', 'email') and table_catalog = current_database() "
+        "where table_catalog = current_database() and (table_schema in ('marts', 'email') "
+        "or (table_schema = 'intermediate' "
+        "and table_name in (select model from intermediate.incremental_builds))) "
         "order by 1, 2"
     ).fetchall()
     return [table for table in tables if table not in SEND_RECORDS]

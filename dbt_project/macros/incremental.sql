@@ -59,6 +59,50 @@ incremental_window as (
 )
 {%- endmacro %}
 
+{#- The day before the window: the day whose stored state a run carries. -#}
+{% macro incremental_anchor_date() -%}
+    cast({{ dbt.dateadd('day', -1, 'incremental_window.window_start') }} as date)
+{%- endmacro %}
+
+{#-
+    The CTE `<name>`: the entities of `source` (one row per entity and day, dense) that started
+    before the window but have no anchor (loaded late, or not built yet): a run rebuilds every
+    day of theirs, from no state.
+-#}
+{% macro incremental_unanchored_entities(name, source, entity_id, date_column, anchors='anchors') -%}
+{{ name }} as (
+    select {{ source }}.{{ entity_id }}
+    from {{ source }}
+    inner join incremental_window
+        on {{ source }}.{{ date_column }} = {{ incremental_anchor_date() }}
+    left join {{ anchors }}
+        on {{ source }}.{{ entity_id }} = {{ anchors }}.{{ entity_id }}
+    where {{ anchors }}.{{ entity_id }} is null
+)
+{%- endmacro %}
+
+{#-
+    The rows of `source` a run reads: the window's, `context_days` more before it (rolling
+    windows of up to context_days + 1 days read them from upstream, not from the stored rows),
+    and every earlier day of the entities of `rebuilt` (a CTE of entity ids).
+-#}
+{% macro incremental_rows_to_build(source, entity_id, date_column, rebuilt, context_days=0) -%}
+    {%- set context_start = 'cast(' ~ dbt.dateadd('day', -1 * context_days, 'incremental_window.window_start') ~ ' as date)' -%}
+    select {{ source }}.*
+    from {{ source }}
+    inner join incremental_window
+        on {{ source }}.{{ date_column }} between {{ context_start }} and incremental_window.window_end
+
+    union all
+
+    select {{ source }}.*
+    from {{ source }}
+    inner join incremental_window
+        on {{ source }}.{{ date_column }} < {{ context_start }}
+    inner join {{ rebuilt }}
+        on {{ source }}.{{ entity_id }} = {{ rebuilt }}.{{ entity_id }}
+{%- endmacro %}
+
 {#-
     What an incremental model's stored rows were computed by: the checksums of the model, of
     every model and seed upstream of it (the rules live in seeds), and of the vars that change
