@@ -63,12 +63,7 @@ account_days_to_build as (
 ),
 
 user_activity_to_build as (
-    select user_activity.*
-    from user_activity
-    inner join account_days_to_build
-        on
-            user_activity.account_id = account_days_to_build.account_id
-            and user_activity.activity_date = account_days_to_build.activity_date
+    {{ incremental_rows_to_build('user_activity', 'account_id', 'activity_date', 'unanchored_accounts', context_days=engagement_context_days()) }}
 ),
 
 {% else %}
