@@ -16,10 +16,11 @@
     Anchored (an incremental run, `anchored=true`): the model also defines `incremental_window`
     (macros/incremental.sql) and  {{ engagement_metric_anchors(entity_id) }}  (the state of the
     day before the window), and `daily` holds the window's days, the 27 days before it (the
-    rolling windows read them) and every day of the entities without an anchor. The running
-    metrics then start from the anchor and count only the days from window_start on (all days
-    of an entity without an anchor), and `metrics` holds only those days. The full-refresh path
-    (`anchored=false`) computes the same numbers from every day.
+    rolling windows read them) and every day of the entities without an anchor. The rolling sums
+    are computed over all of these; the other metrics only over the days from window_start on
+    (all days of an entity without an anchor), starting from the anchor, and `metrics` holds
+    only those days. The full-refresh path (`anchored=false`) computes the same numbers from
+    every day.
 -#}
 
 {#- The days before the window an anchored run reads: the longest rolling window (28 days) less the day itself. -#}
@@ -104,20 +105,9 @@
 {%- set days = 'metric_run_lengths' -%}
 {% if anchored -%}
 anchored_daily as (
+    -- is_built: the days the run emits; the days before (context) feed only the rolling sums
     select
         daily.*,
-        anchors.anchor_month,
-        coalesce(anchors.anchor_run_days, 0) as anchor_run_days,
-        anchors.anchor_longest_streak_days,
-        anchors.anchor_last_active_date,
-        anchors.anchor_last_onboarding_step_date,
-        {%- for total, _count in engagement_running_totals() %}
-        anchors.anchor_{{ total }},
-        {%- endfor %}
-        {%- for mtd, _count in engagement_month_to_date_sums() %}
-        anchors.anchor_{{ mtd }},
-        {%- endfor %}
-        -- the days the run emits; the days before (context) feed only the rolling windows
         (anchors.{{ entity_id }} is null or daily.metric_date >= incremental_window.window_start) as is_built
     from daily
     cross join incremental_window
@@ -128,51 +118,88 @@ anchored_daily as (
 {% endif -%}
 metric_runs as (
     -- Streaks, gaps and islands: every inactive day starts a new run, so the active days
-    -- of one run share the number of inactive days seen so far (from window_start when
-    -- anchored: the context days all share 0, and their own partition below).
+    -- of one run share the number of inactive days seen so far (counted from window_start
+    -- when anchored). The rolling sums share this pass over the days.
     select
         daily.*,
         cast({{ dbt.date_trunc('month', 'daily.metric_date') }} as date) as metric_month,
-        sum(case when daily.is_active{{ ' or not daily.is_built' if anchored }} then 0 else 1 end) over (
+        sum(case when daily.is_active{{ ' or not daily.is_built' if anchored }} then 0 else 1 end)
+            over entity_history as inactive_days_so_far,
+        sum(case when daily.is_active then 1 else 0 end) over last_7_days as active_days_7d,
+        sum(case when daily.is_active then 1 else 0 end) over last_28_days as active_days_28d,
+        sum(daily.tasks_completed) over last_28_days as tasks_28d,
+        sum(daily.reports_generated) over last_28_days as reports_28d,
+        sum(daily.workflows_completed) over last_28_days as workflows_28d,
+        sum(daily.bulk_workflows_completed) over last_28_days as bulk_workflows_28d,
+        sum(daily.automated_workflows_completed) over last_28_days as automated_workflows_28d,
+        sum(daily.automation_runs) over last_28_days as automation_runs_28d,
+        sum(daily.bulk_actions_used) over last_28_days as bulk_actions_28d,
+        sum(daily.optimized_actions) over last_28_days as optimized_actions_28d,
+        sum(cast(daily.minutes_saved as {{ exact }})) over last_28_days as minutes_saved_28d
+    from {{ 'anchored_daily' if anchored else 'daily' }} as daily
+    window
+        entity_history as (
             partition by daily.{{ entity_id }}
             order by daily.metric_date
             rows between unbounded preceding and current row
-        ) as inactive_days_so_far
-    from {{ 'anchored_daily' if anchored else 'daily' }} as daily
+        ),
+        last_7_days as (
+            partition by daily.{{ entity_id }}
+            order by daily.metric_date
+            rows between 6 preceding and current row
+        ),
+        last_28_days as (
+            partition by daily.{{ entity_id }}
+            order by daily.metric_date
+            rows between 27 preceding and current row
+        )
 ),
 
 metric_run_lengths as (
-    -- active_run_days: consecutive active days ending on metric_date (0 when inactive)
+    -- active_run_days: consecutive active days ending on metric_date (0 when inactive);
+    -- when anchored, the window's days only, the first run continuing the anchor's
     select
         metric_runs.*,
         {%- if anchored %}
-        -- the window's first run continues the anchor's; a context day holds the anchor's,
-        -- so that the first window day reads it as the day before
-        case
-            when not metric_runs.is_built then metric_runs.anchor_run_days
-            else
-                sum(case when metric_runs.is_active then 1 else 0 end) over runs
-                + case when metric_runs.inactive_days_so_far = 0 then metric_runs.anchor_run_days else 0 end
-        end as active_run_days
+        coalesce(anchors.anchor_run_days, 0) as anchor_run_days,
+        anchors.anchor_month,
+        anchors.anchor_longest_streak_days,
+        anchors.anchor_last_active_date,
+        anchors.anchor_last_onboarding_step_date,
+        {%- for total, _count in engagement_running_totals() %}
+        anchors.anchor_{{ total }},
+        {%- endfor %}
+        {%- for mtd, _count in engagement_month_to_date_sums() %}
+        anchors.anchor_{{ mtd }},
+        {%- endfor %}
+        sum(case when metric_runs.is_active then 1 else 0 end) over runs
+        + case when metric_runs.inactive_days_so_far = 0 then coalesce(anchors.anchor_run_days, 0) else 0 end
+            as active_run_days
         {%- else %}
         sum(case when metric_runs.is_active then 1 else 0 end) over runs as active_run_days
         {%- endif %}
     from metric_runs
+    {%- if anchored %}
+    left join anchors
+        on metric_runs.{{ entity_id }} = anchors.{{ entity_id }}
+    where metric_runs.is_built
+    {%- endif %}
     window runs as (
-        partition by metric_runs.{{ entity_id }},{{ ' metric_runs.is_built,' if anchored }} metric_runs.inactive_days_so_far
+        partition by metric_runs.{{ entity_id }}, metric_runs.inactive_days_so_far
         order by metric_runs.metric_date
         rows between unbounded preceding and current row
     )
 ),
 
-{{ 'metrics_with_context' if anchored else 'metrics' }} as (
+metrics as (
+    {#- when anchored, the running metrics start from the anchor -#}
     select
         {{ days }}.*,
         -- alive until one whole day passes without activity: on an inactive day, the run
         -- that ended yesterday (the previous row of the dense spine) still counts
         case
             when {{ days }}.is_active then {{ days }}.active_run_days
-            else coalesce(lag({{ days }}.active_run_days) over entity_days, 0)
+            else coalesce(lag({{ days }}.active_run_days) over entity_days, {{ days ~ '.anchor_run_days' if anchored else '0' }})
         end as current_streak_days,
         {%- if anchored %}
         greatest(
@@ -180,17 +207,12 @@ metric_run_lengths as (
             max({{ days }}.active_run_days) over entity_history
         ) as longest_streak_days,
         coalesce(
-            max(case when {{ days }}.is_built and {{ days }}.is_active then {{ days }}.metric_date end)
-                over entity_history,
+            max(case when {{ days }}.is_active then {{ days }}.metric_date end) over entity_history,
             {{ days }}.anchor_last_active_date
         ) as last_active_date,
         coalesce(
-            max(
-                case
-                    when {{ days }}.is_built and {{ days }}.onboarding_steps_completed > 0
-                        then {{ days }}.metric_date
-                end
-            ) over entity_history,
+            max(case when {{ days }}.onboarding_steps_completed > 0 then {{ days }}.metric_date end)
+                over entity_history,
             {{ days }}.anchor_last_onboarding_step_date
         ) as last_onboarding_step_date,
         {%- else %}
@@ -200,18 +222,6 @@ metric_run_lengths as (
         max(case when {{ days }}.onboarding_steps_completed > 0 then {{ days }}.metric_date end)
             over entity_history as last_onboarding_step_date,
         {%- endif %}
-        sum(case when {{ days }}.is_active then 1 else 0 end) over last_7_days as active_days_7d,
-        sum(case when {{ days }}.is_active then 1 else 0 end) over last_28_days as active_days_28d,
-        sum({{ days }}.tasks_completed) over last_28_days as tasks_28d,
-        sum({{ days }}.reports_generated) over last_28_days as reports_28d,
-        sum({{ days }}.workflows_completed) over last_28_days as workflows_28d,
-        sum({{ days }}.bulk_workflows_completed) over last_28_days as bulk_workflows_28d,
-        sum({{ days }}.automated_workflows_completed) over last_28_days as automated_workflows_28d,
-        sum({{ days }}.automation_runs) over last_28_days as automation_runs_28d,
-        sum({{ days }}.bulk_actions_used) over last_28_days as bulk_actions_28d,
-        sum({{ days }}.optimized_actions) over last_28_days as optimized_actions_28d,
-        sum(cast({{ days }}.minutes_saved as {{ exact }})) over last_28_days as minutes_saved_28d,
-        {#- when anchored, the running sums start from the anchor and add the days from window_start on #}
         {%- for total, count in engagement_running_totals() %}
         {%- set value = days ~ '.' ~ count %}
         {%- set anchor = days ~ '.anchor_' ~ total %}
@@ -219,17 +229,12 @@ metric_run_lengths as (
         {%- set value = 'cast(' ~ value ~ ' as ' ~ exact ~ ')' %}
         {%- set anchor = 'cast(' ~ anchor ~ ' as ' ~ exact ~ ')' %}
         {%- endif %}
-        {%- if anchored %}
-        coalesce({{ anchor }}, 0)
-        + sum(case when {{ days }}.is_built then {{ value }} else 0 end) over entity_history as {{ total }},
-        {%- else %}
-        sum({{ value }}) over entity_history as {{ total }},
-        {%- endif %}
+        {{ 'coalesce(' ~ anchor ~ ', 0) + ' if anchored }}sum({{ value }}) over entity_history as {{ total }},
         {%- endfor %}
         {%- for mtd, count in engagement_month_to_date_sums() %}
         {%- if anchored %}
         case when {{ days }}.anchor_month = {{ days }}.metric_month then {{ days }}.anchor_{{ mtd }} else 0 end
-        + sum(case when {{ days }}.is_built then {{ days }}.{{ count }} else 0 end) over month_to_date as {{ mtd }}
+        + sum({{ days }}.{{ count }}) over month_to_date as {{ mtd }}
         {%- else %}
         sum({{ days }}.{{ count }}) over month_to_date as {{ mtd }}
         {%- endif %}{{ ',' if not loop.last }}
@@ -245,28 +250,12 @@ metric_run_lengths as (
             order by {{ days }}.metric_date
             rows between unbounded preceding and current row
         ),
-        last_7_days as (
-            partition by {{ days }}.{{ entity_id }}
-            order by {{ days }}.metric_date
-            rows between 6 preceding and current row
-        ),
-        last_28_days as (
-            partition by {{ days }}.{{ entity_id }}
-            order by {{ days }}.metric_date
-            rows between 27 preceding and current row
-        ),
         month_to_date as (
             partition by {{ days }}.{{ entity_id }}, {{ days }}.metric_month
             order by {{ days }}.metric_date
             rows between unbounded preceding and current row
         )
-){%- if anchored %},
-
-metrics as (
-    select * from metrics_with_context
-    where is_built
 )
-{%- endif %}
 {%- endmacro %}
 
 {#- The metric columns, typed, in the documented order (select from `metrics`). -#}
