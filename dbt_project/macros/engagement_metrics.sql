@@ -192,7 +192,7 @@ metric_run_lengths as (
 ),
 
 metrics as (
-    {#- when anchored, the running metrics start from the anchor -#}
+    -- the running metrics (from the anchor's when anchored)
     select
         {{ days }}.*,
         -- alive until one whole day passes without activity: on an inactive day, the run
