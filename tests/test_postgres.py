@@ -196,13 +196,24 @@ def test_public_marts_are_identical(warehouses: Warehouses, builds, model):
 
 
 def test_an_incremental_window_gives_the_same_rows(warehouses: Warehouses, builds):
-    """A partition run (min_date..max_date) takes the incremental path of the activity fact."""
+    """A partition run (min_date..max_date) takes the incremental path of the activity models,
+    carrying their state from the day before the window."""
+    relations = [
+        "marts.fct_user_activity_daily",
+        "intermediate.int_user_metrics_daily",
+        "intermediate.int_account_metrics_daily",
+        "marts.fct_time_saved",
+        "marts.fct_user_streaks",
+    ]
     window = {"as_of_date": str(END_DATE), "min_date": "2026-03-20", "max_date": str(END_DATE)}
-    args = ["build", "--select", "fct_user_activity_daily", "--exclude", "test_type:unit"]
+    models = [relation.split(".")[1] for relation in relations]
+    args = ["build", "--select", *models, "--exclude", "test_type:unit"]
     for target, result in dbt_on_both(warehouses, *args, "--vars", json.dumps(window)).items():
         assert result.returncode == 0, f"{target}: {dbt_failure(result)}"
-        assert "incremental model marts.fct_user_activity_daily" in result.stdout, target
-    assert assert_same_table(warehouses, "marts.fct_user_activity_daily") > 0
+        for relation in relations:
+            assert f"incremental model {relation}" in result.stdout, (target, relation)
+    for relation in relations:
+        assert assert_same_table(warehouses, relation) > 0, relation
 
 
 def test_dbt_unit_tests_pass_on_postgres(warehouses: Warehouses, builds):

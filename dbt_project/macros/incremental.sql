@@ -112,6 +112,19 @@
 {%- endmacro %}
 
 {#-
+    The one-row CTE `incremental_window` (window_start, window_end) for the models that join it
+    (the activity metrics and the macros below); its values are incremental_window()'s.
+-#}
+{% macro incremental_window_cte(date_column) -%}
+{%- set window = incremental_window(date_column) -%}
+incremental_window as (
+    select
+        {{ window.start }} as window_start,
+        {{ window.end }} as window_end
+)
+{%- endmacro %}
+
+{#-
     For a model incremental by what arrived (not by date): a condition keeping the rows of
     `relation` whose `column` value is not in the model's table yet (the files not checked
     yet). In a run it is a literal list, read while the model
@@ -135,6 +148,50 @@
             false
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The day before the window: the day whose stored state a run carries. -#}
+{% macro incremental_anchor_date() -%}
+    cast({{ dbt.dateadd('day', -1, 'incremental_window.window_start') }} as date)
+{%- endmacro %}
+
+{#-
+    The CTE `<name>`: the entities of `source` (one row per entity and day, dense) that started
+    before the window but have no anchor (loaded late, or not built yet): a run rebuilds every
+    day of theirs, from no state.
+-#}
+{% macro incremental_unanchored_entities(name, source, entity_id, date_column, anchors='anchors') -%}
+{{ name }} as (
+    select {{ source }}.{{ entity_id }}
+    from {{ source }}
+    inner join incremental_window
+        on {{ source }}.{{ date_column }} = {{ incremental_anchor_date() }}
+    left join {{ anchors }}
+        on {{ source }}.{{ entity_id }} = {{ anchors }}.{{ entity_id }}
+    where {{ anchors }}.{{ entity_id }} is null
+)
+{%- endmacro %}
+
+{#-
+    The rows of `source` a run reads: the window's, `context_days` more before it (rolling
+    windows of up to context_days + 1 days read them from upstream, not from the stored rows),
+    and every earlier day of the entities of `rebuilt` (a CTE of entity ids).
+-#}
+{% macro incremental_rows_to_build(source, entity_id, date_column, rebuilt, context_days=0) -%}
+    {%- set context_start = 'cast(' ~ dbt.dateadd('day', -1 * context_days, 'incremental_window.window_start') ~ ' as date)' -%}
+    select {{ source }}.*
+    from {{ source }}
+    inner join incremental_window
+        on {{ source }}.{{ date_column }} between {{ context_start }} and incremental_window.window_end
+
+    union all
+
+    select {{ source }}.*
+    from {{ source }}
+    inner join incremental_window
+        on {{ source }}.{{ date_column }} < {{ context_start }}
+    inner join {{ rebuilt }}
+        on {{ source }}.{{ entity_id }} = {{ rebuilt }}.{{ entity_id }}
 {%- endmacro %}
 
 {#-

@@ -10,3 +10,13 @@
 {% macro default__type_double() -%}
     double precision
 {%- endmacro %}
+
+{#-
+    type_exact_sum(): the type doubles are summed in where a run carries a sum. An anchor plus
+    the sum of a window must equal the running sum of a full refresh to the bit, and double
+    additions depend on their order; decimal ones do not. Cast the sum back to type_double().
+    6 decimals hold every value the project sums (minutes saved, in steps of 0.5).
+-#}
+{% macro type_exact_sum() -%}
+    decimal(38, 6)
+{%- endmacro %}

@@ -1,6 +1,18 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['user_id', 'metric_date'],
+        on_schema_change='append_new_columns',
+        meta={'window_column': 'metric_date'},
+    )
+}}
 -- One row per user and day of the user's history: the rolling, cumulative and streak
 -- metrics that the ladders, stages, badges, triggers and recommendations read.
 -- The metric logic is shared with int_account_metrics_daily (macros/engagement_metrics.sql).
+-- Incremental (macros/incremental.sql): a run computes the days of its window, carrying the
+-- streaks, totals and month-to-date sums of each user from the day before the window, and
+-- reading 27 more days of activity for the rolling windows.
 
 with
 
@@ -11,6 +23,26 @@ user_activity as (
 setup_firsts as (
     select * from {{ ref('int_activity_setup_firsts') }}
 ),
+
+{% if is_incremental() %}
+
+{{ incremental_window_cte('metric_date') }},
+
+{{ engagement_metric_anchors('user_id') }},
+
+{{ incremental_unanchored_entities('unanchored_users', 'user_activity', 'user_id', 'activity_date') }},
+
+activity_to_build as (
+    {{ incremental_rows_to_build('user_activity', 'user_id', 'activity_date', 'unanchored_users', context_days=engagement_context_days()) }}
+),
+
+{% else %}
+
+activity_to_build as (
+    select * from user_activity
+),
+
+{% endif %}
 
 setup_daily as (
     select
@@ -35,14 +67,14 @@ daily as (
         coalesce(setup_daily.new_onboarding_steps, 0) as new_onboarding_steps,
         coalesce(setup_daily.new_integrations, 0) as new_integrations,
         coalesce(setup_daily.new_crm_connections, 0) as new_crm_connections
-    from user_activity
+    from activity_to_build as user_activity
     left join setup_daily
         on
             user_activity.user_id = setup_daily.user_id
             and user_activity.activity_date = setup_daily.metric_date
 ),
 
-{{ engagement_metric_ctes('user_id') }},
+{{ engagement_metric_ctes('user_id', anchored=is_incremental()) }},
 
 final as (
     select

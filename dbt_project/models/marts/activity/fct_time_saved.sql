@@ -1,6 +1,20 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['user_id', 'as_of_date'],
+        on_schema_change='append_new_columns',
+        meta={'window_column': 'as_of_date'},
+    )
+}}
 -- One row per user and day of the user's history (as_of_date): minutes saved over the last
 -- 7 and 28 days, the local calendar quarter to date and ever, also as hours and as work
 -- weeks of `work_week_hours` (var) hours.
+-- Incremental (macros/incremental.sql): a run computes the days of its window, carrying each
+-- user's minutes saved in the quarter and ever from the day before the window, and reading
+-- the 27 days before it from fct_user_activity_daily for the 7- and 28-day sums; a user with
+-- no row that day although started earlier (loaded late) is rebuilt from the first day.
+-- Sums are decimal (type_exact_sum), so an anchor plus a window equals a full refresh exactly.
 
 with
 
@@ -8,16 +22,83 @@ user_activity as (
     select * from {{ ref('fct_user_activity_daily') }}
 ),
 
+{% if is_incremental() %}
+
+{{ incremental_window_cte('as_of_date') }},
+
+anchors as (
+    select
+        this_table.user_id,
+        cast({{ dbt.date_trunc('quarter', 'this_table.as_of_date') }} as date) as anchor_quarter,
+        this_table.minutes_saved_qtd as anchor_minutes_saved_qtd,
+        this_table.minutes_saved_total as anchor_minutes_saved_total
+    from {{ this }} as this_table
+    inner join incremental_window
+        on this_table.as_of_date = {{ incremental_anchor_date() }}
+),
+
+{{ incremental_unanchored_entities('unanchored_users', 'user_activity', 'user_id', 'activity_date') }},
+
+activity_to_build as (
+    {{ incremental_rows_to_build('user_activity', 'user_id', 'activity_date', 'unanchored_users', context_days=engagement_context_days()) }}
+),
+
+-- is_built: the days the run emits; the days before (context) feed only the rolling sums
+days as (
+    select
+        activity_to_build.user_id,
+        activity_to_build.account_id,
+        activity_to_build.activity_date,
+        cast(activity_to_build.minutes_saved as {{ type_exact_sum() }}) as minutes_saved,
+        (anchors.user_id is null or activity_to_build.activity_date >= incremental_window.window_start) as is_built,
+        case
+            when anchors.anchor_quarter = cast({{ dbt.date_trunc('quarter', 'activity_to_build.activity_date') }} as date)
+                then cast(anchors.anchor_minutes_saved_qtd as {{ type_exact_sum() }})
+            else 0
+        end as anchor_minutes_saved_qtd,
+        coalesce(cast(anchors.anchor_minutes_saved_total as {{ type_exact_sum() }}), 0) as anchor_minutes_saved_total
+    from activity_to_build
+    cross join incremental_window
+    left join anchors
+        on activity_to_build.user_id = anchors.user_id
+),
+
+{% else %}
+
+days as (
+    select
+        user_id,
+        account_id,
+        activity_date,
+        cast(minutes_saved as {{ type_exact_sum() }}) as minutes_saved
+    from user_activity
+),
+
+{% endif %}
+
 windowed as (
+    {%- set double = type_double() %}
     select
         user_id,
         account_id,
         activity_date as as_of_date,
-        sum(minutes_saved) over last_7_days as minutes_saved_7d,
-        sum(minutes_saved) over last_28_days as minutes_saved_28d,
-        sum(minutes_saved) over quarter_to_date as minutes_saved_qtd,
-        sum(minutes_saved) over user_history as minutes_saved_total
-    from user_activity
+        cast(sum(minutes_saved) over last_7_days as {{ double }}) as minutes_saved_7d,
+        cast(sum(minutes_saved) over last_28_days as {{ double }}) as minutes_saved_28d,
+        {%- if is_incremental() %}
+        is_built,
+        cast(
+            anchor_minutes_saved_qtd
+            + sum(case when is_built then minutes_saved else 0 end) over quarter_to_date as {{ double }}
+        ) as minutes_saved_qtd,
+        cast(
+            anchor_minutes_saved_total
+            + sum(case when is_built then minutes_saved else 0 end) over user_history as {{ double }}
+        ) as minutes_saved_total
+        {%- else %}
+        cast(sum(minutes_saved) over quarter_to_date as {{ double }}) as minutes_saved_qtd,
+        cast(sum(minutes_saved) over user_history as {{ double }}) as minutes_saved_total
+        {%- endif %}
+    from days
     window
         last_7_days as (
             partition by user_id
@@ -61,6 +142,9 @@ final as (
             minutes_saved_total / 60.0 / {{ rule('work_week_hours') }} as {{ type_double() }}
         ) as work_weeks_saved_total
     from windowed
+    {%- if is_incremental() %}
+    where is_built
+    {%- endif %}
 )
 
 select * from final

@@ -1,11 +1,48 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['user_id', 'as_of_date'],
+        on_schema_change='append_new_columns',
+        meta={'window_column': 'as_of_date'},
+    )
+}}
 -- One row per user and day of the user's history (as_of_date): the current streak, when it
 -- started, the longest streak so far and the last active day. Rules: see the model docs.
+-- Incremental (macros/incremental.sql): a projection of int_user_metrics_daily, which carries
+-- the streaks; a run copies the days of its window, and every day of a user with no row the
+-- day before the window although started earlier (loaded late).
 
 with
 
 user_metrics as (
     select * from {{ ref('int_user_metrics_daily') }}
 ),
+
+{% if is_incremental() %}
+
+{{ incremental_window_cte('as_of_date') }},
+
+anchors as (
+    select this_table.user_id
+    from {{ this }} as this_table
+    inner join incremental_window
+        on this_table.as_of_date = {{ incremental_anchor_date() }}
+),
+
+{{ incremental_unanchored_entities('unanchored_users', 'user_metrics', 'user_id', 'metric_date') }},
+
+metrics_to_build as (
+    {{ incremental_rows_to_build('user_metrics', 'user_id', 'metric_date', 'unanchored_users') }}
+),
+
+{% else %}
+
+metrics_to_build as (
+    select * from user_metrics
+),
+
+{% endif %}
 
 final as (
     select
@@ -22,7 +59,7 @@ final as (
         longest_streak_days,
         last_active_date,
         days_since_last_active
-    from user_metrics
+    from metrics_to_build
 )
 
 select * from final
