@@ -112,6 +112,24 @@
 {%- endmacro %}
 
 {#-
+    The rows of `relation` an incremental run reads (a query): those of the window, and every
+    earlier one of the entities built again from their first day (`rebuilt`: a query of their
+    ids, matched on `id_column`). `where`: a condition on every row read.
+-#}
+{% macro incremental_rows(relation, date_column, window, id_column, rebuilt, where='true') -%}
+    select * from {{ relation }}
+    where {{ where }} and {{ date_column }} between {{ window.start }} and {{ window.end }}
+
+    union all
+
+    select * from {{ relation }}
+    where
+        {{ where }}
+        and {{ date_column }} < {{ window.start }}
+        and {{ id_column }} in ({{ rebuilt }})
+{%- endmacro %}
+
+{#-
     The one-row CTE `incremental_window` (window_start, window_end) for the models that join it
     (the activity metrics and the macros below); its values are incremental_window()'s.
 -#}

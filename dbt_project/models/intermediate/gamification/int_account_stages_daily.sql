@@ -71,30 +71,17 @@ anchors as (
     where stored_anchors.account_id not in (select unanchored_accounts.account_id from unanchored_accounts)
 ),
 
+{%- set rebuilt_accounts = 'select unanchored_accounts.account_id from unanchored_accounts' %}
+
 accounts as (
-    select * from {{ ref('int_entity_metrics_daily') }}
-    where entity_type = 'account' and metric_date between {{ window.start }} and {{ window.end }}
-
-    union all
-
-    -- every earlier day of the accounts built from their first day
-    select * from {{ ref('int_entity_metrics_daily') }}
-    where
-        entity_type = 'account'
-        and metric_date < {{ window.start }}
-        and entity_id in (select unanchored_accounts.account_id from unanchored_accounts)
+    {{ incremental_rows(
+        ref('int_entity_metrics_daily'), 'metric_date', window, 'entity_id', rebuilt_accounts,
+        where="entity_type = 'account'",
+    ) }}
 ),
 
 user_stages as (
-    select * from {{ ref('int_user_stages_daily') }}
-    where metric_date between {{ window.start }} and {{ window.end }}
-
-    union all
-
-    select * from {{ ref('int_user_stages_daily') }}
-    where
-        metric_date < {{ window.start }}
-        and account_id in (select unanchored_accounts.account_id from unanchored_accounts)
+    {{ incremental_rows(ref('int_user_stages_daily'), 'metric_date', window, 'account_id', rebuilt_accounts) }}
 ),
 
 {% else %}

@@ -77,21 +77,13 @@ anchors as (  -- none: every entity's days are all built
 {%- for entity in entities %}
 
 {{ entity.type }}_metrics as (
-    select * from {{ entity.relation }}
     {%- if is_incremental() %}
-    where metric_date between {{ window.start }} and {{ window.end }}
-
-    union all
-
-    -- every earlier day of the entities loaded late
+    {{ incremental_rows(
+        entity.relation, 'metric_date', window, entity.id,
+        "select entity_id from unanchored_entities where entity_type = '" ~ entity.type ~ "'",
+    ) }}
+    {%- else %}
     select * from {{ entity.relation }}
-    where
-        metric_date < {{ window.start }}
-        and {{ entity.id }} in (
-            select unanchored_entities.entity_id
-            from unanchored_entities
-            where unanchored_entities.entity_type = '{{ entity.type }}'
-        )
     {%- endif %}
 ),
 {%- endfor %}

@@ -54,17 +54,10 @@ unanchored_users as (
 ),
 
 user_metrics as (
-    select * from {{ ref('int_entity_metrics_daily') }}
-    where entity_type = 'user' and metric_date between {{ window.start }} and {{ window.end }}
-
-    union all
-
-    -- every earlier day of the users loaded late
-    select * from {{ ref('int_entity_metrics_daily') }}
-    where
-        entity_type = 'user'
-        and metric_date < {{ window.start }}
-        and entity_id in (select unanchored_users.user_id from unanchored_users)
+    {{ incremental_rows(
+        ref('int_entity_metrics_daily'), 'metric_date', window, 'entity_id',
+        'select unanchored_users.user_id from unanchored_users', where="entity_type = 'user'",
+    ) }}
 ),
 
 {% else %}

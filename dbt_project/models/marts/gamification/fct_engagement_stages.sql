@@ -83,33 +83,17 @@ anchors as (
 ),
 
 user_stages as (
-    select * from {{ ref('int_user_stages_daily') }}
-    where metric_date between {{ window.start }} and {{ window.end }}
-
-    union all
-
-    select * from {{ ref('int_user_stages_daily') }}
-    where
-        metric_date < {{ window.start }}
-        and user_id in (
-            select rebuilt_entities.entity_id from rebuilt_entities
-            where rebuilt_entities.entity_type = 'user'
-        )
+    {{ incremental_rows(
+        ref('int_user_stages_daily'), 'metric_date', window, 'user_id',
+        "select entity_id from rebuilt_entities where entity_type = 'user'",
+    ) }}
 ),
 
 account_stages as (
-    select * from {{ ref('int_account_stages_daily') }}
-    where metric_date between {{ window.start }} and {{ window.end }}
-
-    union all
-
-    select * from {{ ref('int_account_stages_daily') }}
-    where
-        metric_date < {{ window.start }}
-        and account_id in (
-            select rebuilt_entities.entity_id from rebuilt_entities
-            where rebuilt_entities.entity_type = 'account'
-        )
+    {{ incremental_rows(
+        ref('int_account_stages_daily'), 'metric_date', window, 'account_id',
+        "select entity_id from rebuilt_entities where entity_type = 'account'",
+    ) }}
 ),
 
 {% else %}
