@@ -1,9 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key=['send_key'],
-        on_schema_change='append_new_columns',
         meta={'window_column': 'week_end'},
     )
 }}

@@ -1,9 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key=['user_id', 'as_of_date'],
-        on_schema_change='append_new_columns',
         meta={'window_column': 'as_of_date'},
     )
 }}

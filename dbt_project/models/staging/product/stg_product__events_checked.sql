@@ -1,9 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key=['source_file', 'source_row'],
-        on_schema_change='append_new_columns',
     )
 }}
 -- Every raw event row with all its quarantine rules applied (null = good): base_product__events'
