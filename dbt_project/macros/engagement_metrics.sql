@@ -13,13 +13,13 @@
     `metric_run_lengths` and `metrics`, and  {{ engagement_metric_columns() }}  is the typed
     select list of the metric columns, to select from `metrics`.
 
-    Anchored (an incremental run, `anchored=true`): the model also defines `incremental_window`
-    (macros/incremental.sql) and  {{ engagement_metric_anchors(entity_id) }}  (the state of the
-    day before the window), and `daily` holds the window's days, the 27 days before it (the
+    Anchored (an incremental run, given the run's `window` from incremental_window() in
+    macros/incremental.sql): the model also defines  {{ engagement_metric_anchors(entity_id, window) }}
+    (the state of the day before the window), and `daily` holds the window's days, the 27 days before it (the
     rolling windows read them) and every day of the entities without an anchor. The rolling sums
     are computed over all of these; the other metrics only over the days from window_start on
     (all days of an entity without an anchor), starting from the anchor, and `metrics` holds
-    only those days. The full-refresh path (`anchored=false`) computes the same numbers from
+    only those days. The full-refresh path (no window) computes the same numbers from
     every day.
 -#}
 
@@ -55,7 +55,7 @@
     the day before the window (has_crm as a count, 0 or 1), plus `extra_columns`, all prefixed
     anchor_.
 -#}
-{% macro engagement_metric_anchors(entity_id, name='anchors', extra_columns=[]) -%}
+{% macro engagement_metric_anchors(entity_id, window, name='anchors', extra_columns=[]) -%}
 {{ name }} as (
     select
         this_table.{{ entity_id }},
@@ -76,8 +76,7 @@
         this_table.{{ mtd }} as anchor_{{ mtd }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ this }} as this_table
-    inner join incremental_window
-        on this_table.metric_date = {{ incremental_anchor_date() }}
+    where this_table.metric_date = {{ window.anchor_day }}
 )
 {%- endmacro %}
 
@@ -100,17 +99,17 @@
     ]) }}
 {%- endmacro %}
 
-{% macro engagement_metric_ctes(entity_id, anchored=false) -%}
+{% macro engagement_metric_ctes(entity_id, window=none) -%}
 {%- set exact = type_exact_sum() -%}
+{%- set anchored = window is not none -%}
 {%- set days = 'metric_run_lengths' -%}
 {% if anchored -%}
 anchored_daily as (
     -- is_built: the days the run emits; the days before (context) feed only the rolling sums
     select
         daily.*,
-        (anchors.{{ entity_id }} is null or daily.metric_date >= incremental_window.window_start) as is_built
+        (anchors.{{ entity_id }} is null or daily.metric_date >= {{ window.start }}) as is_built
     from daily
-    cross join incremental_window
     left join anchors
         on daily.{{ entity_id }} = anchors.{{ entity_id }}
 ),

@@ -50,7 +50,9 @@
 {%- endmacro %}
 
 {#-
-    The run's window as SQL: {'start': ..., 'end': ...}. In a run, window_start is a date
+    The run's window as SQL: {'start': ..., 'end': ..., 'anchor_day': the day before start,
+    whose stored state the model carries}. A model calls it once and passes it on: each call
+    runs its queries again. In a run, window_start is a date
     literal, read from the model's table while the model compiles (before its pre-hook), so the
     engine skips the rows before it in every scan upstream, views and CTEs included: a join to a
     computed window would read all of the history first. In a unit test, the same expression
@@ -85,7 +87,8 @@
         {%- endif -%}
         {%- set start = date_literal(start_date) -%}
     {%- endif -%}
-    {{- return({'start': start, 'end': incremental_window_end()}) -}}
+    {%- set anchor_day = 'cast(' ~ dbt.dateadd('day', -1, start) ~ ' as date)' -%}
+    {{- return({'start': start, 'end': incremental_window_end(), 'anchor_day': anchor_day}) -}}
 {%- endmacro %}
 
 {#- The first day of the entities loaded late (see incremental_window), or null. -#}
@@ -112,34 +115,39 @@
 {%- endmacro %}
 
 {#-
-    The rows of `relation` an incremental run reads (a query): those of the window, and every
-    earlier one of the entities built again from their first day (`rebuilt`: a query of their
-    ids, matched on `id_column`). `where`: a condition on every row read.
+    The rows of `relation` an incremental run reads (a query): those of the window and the
+    `context_days` before it (rolling windows of up to context_days + 1 days read them from
+    upstream, not from the stored rows), and every earlier one of the entities built again
+    from their first day (`rebuilt`: a query of their ids, matched on `id_column`). `where`: a
+    condition on every row read.
 -#}
-{% macro incremental_rows(relation, date_column, window, id_column, rebuilt, where='true') -%}
+{% macro incremental_rows(relation, date_column, window, id_column, rebuilt, where='true', context_days=0) -%}
+    {%- set first_day = window.start if context_days == 0
+        else 'cast(' ~ dbt.dateadd('day', -1 * context_days, window.start) ~ ' as date)' -%}
     select * from {{ relation }}
-    where {{ where }} and {{ date_column }} between {{ window.start }} and {{ window.end }}
+    where {{ where }} and {{ date_column }} between {{ first_day }} and {{ window.end }}
 
     union all
 
     select * from {{ relation }}
     where
         {{ where }}
-        and {{ date_column }} < {{ window.start }}
+        and {{ date_column }} < {{ first_day }}
         and {{ id_column }} in ({{ rebuilt }})
 {%- endmacro %}
 
 {#-
-    The one-row CTE `incremental_window` (window_start, window_end) for the models that join it
-    (the activity metrics and the macros below); its values are incremental_window()'s.
+    A query of the entities of `relation` (one row per entity and day, dense) in the history
+    the day before the window with no row in `anchors` (the stored rows of that day): loaded
+    late, or not built yet. A run builds every day of theirs, from no state.
 -#}
-{% macro incremental_window_cte(date_column) -%}
-{%- set window = incremental_window(date_column) -%}
-incremental_window as (
-    select
-        {{ window.start }} as window_start,
-        {{ window.end }} as window_end
-)
+{% macro incremental_unanchored(relation, id_column, date_column, window, anchors='anchors') -%}
+    select {{ id_column }} from {{ relation }}
+    where {{ date_column }} = {{ window.anchor_day }}
+
+    except
+
+    select {{ id_column }} from {{ anchors }}
 {%- endmacro %}
 
 {#-
@@ -166,50 +174,6 @@ incremental_window as (
             false
         {%- endif -%}
     {%- endif -%}
-{%- endmacro %}
-
-{#- The day before the window: the day whose stored state a run carries. -#}
-{% macro incremental_anchor_date() -%}
-    cast({{ dbt.dateadd('day', -1, 'incremental_window.window_start') }} as date)
-{%- endmacro %}
-
-{#-
-    The CTE `<name>`: the entities of `source` (one row per entity and day, dense) that started
-    before the window but have no anchor (loaded late, or not built yet): a run rebuilds every
-    day of theirs, from no state.
--#}
-{% macro incremental_unanchored_entities(name, source, entity_id, date_column, anchors='anchors') -%}
-{{ name }} as (
-    select {{ source }}.{{ entity_id }}
-    from {{ source }}
-    inner join incremental_window
-        on {{ source }}.{{ date_column }} = {{ incremental_anchor_date() }}
-    left join {{ anchors }}
-        on {{ source }}.{{ entity_id }} = {{ anchors }}.{{ entity_id }}
-    where {{ anchors }}.{{ entity_id }} is null
-)
-{%- endmacro %}
-
-{#-
-    The rows of `source` a run reads: the window's, `context_days` more before it (rolling
-    windows of up to context_days + 1 days read them from upstream, not from the stored rows),
-    and every earlier day of the entities of `rebuilt` (a CTE of entity ids).
--#}
-{% macro incremental_rows_to_build(source, entity_id, date_column, rebuilt, context_days=0) -%}
-    {%- set context_start = 'cast(' ~ dbt.dateadd('day', -1 * context_days, 'incremental_window.window_start') ~ ' as date)' -%}
-    select {{ source }}.*
-    from {{ source }}
-    inner join incremental_window
-        on {{ source }}.{{ date_column }} between {{ context_start }} and incremental_window.window_end
-
-    union all
-
-    select {{ source }}.*
-    from {{ source }}
-    inner join incremental_window
-        on {{ source }}.{{ date_column }} < {{ context_start }}
-    inner join {{ rebuilt }}
-        on {{ source }}.{{ entity_id }} = {{ rebuilt }}.{{ entity_id }}
 {%- endmacro %}
 
 {#-

@@ -36,22 +36,13 @@
 
 with
 
-kept_triggers as (
-    select * from {{ ref('fct_email_triggers') }}
-    where suppressed_reason is null
-),
-
 -- read again for the e-mails before the rebuilt days: PostgreSQL materializes a CTE read twice
 earlier_triggers as (
-    select * from {{ ref('fct_email_triggers') }}
-    where suppressed_reason is null
+    {{ emails_to_send() }}
 ),
 
 triggers as (
-    select * from kept_triggers
-    {%- if is_incremental() %}
-    where triggered_on between {{ rebuild_start }} and {{ window.end }}
-    {%- endif %}
+    {{ emails_to_send(rebuild_start, window.end) if is_incremental() else emails_to_send() }}
 ),
 
 -- the last e-mail before the rebuilt days of each user who has one in them

@@ -14,6 +14,7 @@
 -- its window from the state of the day before. An account whose users that day are not the
 -- ones its stored row counted (spine_users: a user loaded late, or moved) is rebuilt from its
 -- first day, since that user's history changes the account's.
+{%- set window = incremental_window('metric_date') if is_incremental() else none %}
 
 with
 
@@ -31,17 +32,14 @@ setup_firsts as (
 
 {% if is_incremental() %}
 
-{{ incremental_window_cte('metric_date') }},
-
-{{ engagement_metric_anchors('account_id', name='stored_anchors', extra_columns=['spine_users']) }},
+{{ engagement_metric_anchors('account_id', window, name='stored_anchors', extra_columns=['spine_users']) }},
 
 anchor_day_users as (
     select
         user_activity.account_id,
         count(*) as spine_users
     from user_activity
-    inner join incremental_window
-        on user_activity.activity_date = {{ incremental_anchor_date() }}
+    where user_activity.activity_date = {{ window.anchor_day }}
     group by user_activity.account_id
 ),
 
@@ -54,14 +52,22 @@ anchors as (
     where stored_anchors.anchor_spine_users = coalesce(anchor_day_users.spine_users, 0)
 ),
 
-{{ incremental_unanchored_entities('unanchored_accounts', 'account_days', 'account_id', 'activity_date') }},
+unanchored_accounts as (
+    {{ incremental_unanchored('account_days', 'account_id', 'activity_date', window) }}
+),
 
 account_days_to_build as (
-    {{ incremental_rows_to_build('account_days', 'account_id', 'activity_date', 'unanchored_accounts', context_days=engagement_context_days()) }}
+    {{ incremental_rows(
+        'account_days', 'activity_date', window, 'account_id',
+        'select account_id from unanchored_accounts', context_days=engagement_context_days(),
+    ) }}
 ),
 
 user_activity_to_build as (
-    {{ incremental_rows_to_build('user_activity', 'account_id', 'activity_date', 'unanchored_accounts', context_days=engagement_context_days()) }}
+    {{ incremental_rows(
+        'user_activity', 'activity_date', window, 'account_id',
+        'select account_id from unanchored_accounts', context_days=engagement_context_days(),
+    ) }}
 ),
 
 {% else %}
@@ -134,7 +140,7 @@ daily as (
             and account_days.activity_date = setup_daily.metric_date
 ),
 
-{{ engagement_metric_ctes('account_id', anchored=is_incremental()) }},
+{{ engagement_metric_ctes('account_id', window) }},
 
 final as (
     select

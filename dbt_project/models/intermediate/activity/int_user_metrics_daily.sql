@@ -11,6 +11,7 @@
 -- Incremental (macros/incremental.sql): a run computes the days of its window, carrying the
 -- streaks, totals and month-to-date sums of each user from the day before the window, and
 -- reading 27 more days of activity for the rolling windows.
+{%- set window = incremental_window('metric_date') if is_incremental() else none %}
 
 with
 
@@ -24,14 +25,14 @@ setup_firsts as (
 
 {% if is_incremental() %}
 
-{{ incremental_window_cte('metric_date') }},
-
-{{ engagement_metric_anchors('user_id') }},
-
-{{ incremental_unanchored_entities('unanchored_users', 'user_activity', 'user_id', 'activity_date') }},
+{{ engagement_metric_anchors('user_id', window) }},
 
 activity_to_build as (
-    {{ incremental_rows_to_build('user_activity', 'user_id', 'activity_date', 'unanchored_users', context_days=engagement_context_days()) }}
+    {{ incremental_rows(
+        'user_activity', 'activity_date', window, 'user_id',
+        incremental_unanchored('user_activity', 'user_id', 'activity_date', window),
+        context_days=engagement_context_days(),
+    ) }}
 ),
 
 {% else %}
@@ -72,7 +73,7 @@ daily as (
             and user_activity.activity_date = setup_daily.metric_date
 ),
 
-{{ engagement_metric_ctes('user_id', anchored=is_incremental()) }},
+{{ engagement_metric_ctes('user_id', window) }},
 
 final as (
     select

@@ -24,12 +24,7 @@
 with
 
 triggers as (
-    select * from {{ ref('fct_email_triggers') }}
-    where
-        suppressed_reason is null
-        {%- if is_incremental() %}
-        and triggered_on {{ in_window }}
-        {%- endif %}
+    {{ emails_to_send(window.start, window.end) if is_incremental() else emails_to_send() }}
 ),
 
 recipients as (

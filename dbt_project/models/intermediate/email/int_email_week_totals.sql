@@ -18,13 +18,8 @@
 with
 
 reports_to_build as (
-    select * from {{ ref('fct_email_triggers') }}
-    where
-        suppressed_reason is null
-        and trigger_type = 'weekly_report'
-        {%- if is_incremental() %}
-        and triggered_on between {{ window.start }} and {{ window.end }}
-        {%- endif %}
+    {{ emails_to_send(window.start, window.end, 'weekly_report') if is_incremental()
+        else emails_to_send(trigger_type='weekly_report') }}
 ),
 
 activity_daily as (

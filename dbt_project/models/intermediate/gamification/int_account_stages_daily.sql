@@ -18,7 +18,6 @@
 }}
 {%- if is_incremental() %}
 {%- set window = incremental_window('metric_date') %}
-{%- set anchor_day = 'cast(' ~ dbt.dateadd('day', -1, window.start) ~ ' as date)' %}
 {%- endif %}
 
 with
@@ -33,7 +32,7 @@ stored_anchors as (
         stage,
         user_count
     from {{ this }}
-    where metric_date = {{ anchor_day }}
+    where metric_date = {{ window.anchor_day }}
 ),
 
 users_on_anchor_day as (
@@ -41,7 +40,7 @@ users_on_anchor_day as (
         account_id,
         count(*) as user_count
     from {{ ref('int_user_stages_daily') }}
-    where metric_date = {{ anchor_day }}
+    where metric_date = {{ window.anchor_day }}
     group by account_id
 ),
 
@@ -56,7 +55,7 @@ unanchored_accounts as (
         on accounts.entity_id = users_on_anchor_day.account_id
     where
         accounts.entity_type = 'account'
-        and accounts.metric_date = {{ anchor_day }}
+        and accounts.metric_date = {{ window.anchor_day }}
         and (
             stored_anchors.account_id is null
             or coalesce(users_on_anchor_day.user_count, 0) <> stored_anchors.user_count

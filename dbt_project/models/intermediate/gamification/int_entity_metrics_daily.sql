@@ -22,7 +22,6 @@
 ] %}
 {%- if is_incremental() %}
 {%- set window = incremental_window('metric_date') %}
-{%- set anchor_day = 'cast(' ~ dbt.dateadd('day', -1, window.start) ~ ' as date)' %}
 {%- endif %}
 
 with
@@ -35,7 +34,7 @@ anchors as (
         entity_id,
         entity_start_date
     from {{ this }}
-    where metric_date = {{ anchor_day }}
+    where metric_date = {{ window.anchor_day }}
 ),
 
 -- entities in the history the day before the window with no row that day (loaded late)
@@ -45,7 +44,7 @@ unanchored_entities as (
         '{{ entity.type }}' as entity_type,
         {{ entity.id }} as entity_id
     from {{ entity.relation }}
-    where metric_date = {{ anchor_day }}
+    where metric_date = {{ window.anchor_day }}
     {%- if not loop.last %}
 
     union all

@@ -22,7 +22,6 @@
 -- the first day.
 {%- if is_incremental() %}
 {%- set window = incremental_window('metric_date') %}
-{%- set anchor_day = 'cast(' ~ dbt.dateadd('day', -1, window.start) ~ ' as date)' %}
 {%- endif %}
 
 with
@@ -37,14 +36,14 @@ anchors as (
         rule_stage_run_days,
         stage
     from {{ this }}
-    where metric_date = {{ anchor_day }}
+    where metric_date = {{ window.anchor_day }}
 ),
 
 -- users in the history the day before the window with no row that day (loaded late)
 unanchored_users as (
     select entity_id as user_id
     from {{ ref('int_entity_metrics_daily') }}
-    where entity_type = 'user' and metric_date = {{ anchor_day }}
+    where entity_type = 'user' and metric_date = {{ window.anchor_day }}
 
     except
 

@@ -13,6 +13,9 @@
 -- the 27 days before it from fct_user_activity_daily for the 7- and 28-day sums; a user with
 -- no row that day although started earlier (loaded late) is rebuilt from the first day.
 -- Sums are decimal (type_exact_sum), so an anchor plus a window equals a full refresh exactly.
+{%- if is_incremental() %}
+{%- set window = incremental_window('as_of_date') %}
+{%- endif %}
 
 with
 
@@ -22,8 +25,6 @@ user_activity as (
 
 {% if is_incremental() %}
 
-{{ incremental_window_cte('as_of_date') }},
-
 anchors as (
     select
         this_table.user_id,
@@ -31,14 +32,15 @@ anchors as (
         this_table.minutes_saved_qtd as anchor_minutes_saved_qtd,
         this_table.minutes_saved_total as anchor_minutes_saved_total
     from {{ this }} as this_table
-    inner join incremental_window
-        on this_table.as_of_date = {{ incremental_anchor_date() }}
+    where this_table.as_of_date = {{ window.anchor_day }}
 ),
 
-{{ incremental_unanchored_entities('unanchored_users', 'user_activity', 'user_id', 'activity_date') }},
-
 activity_to_build as (
-    {{ incremental_rows_to_build('user_activity', 'user_id', 'activity_date', 'unanchored_users', context_days=engagement_context_days()) }}
+    {{ incremental_rows(
+        'user_activity', 'activity_date', window, 'user_id',
+        incremental_unanchored('user_activity', 'user_id', 'activity_date', window),
+        context_days=engagement_context_days(),
+    ) }}
 ),
 
 -- is_built: the days the run emits; the days before (context) feed only the rolling sums
@@ -48,7 +50,7 @@ days as (
         activity_to_build.account_id,
         activity_to_build.activity_date,
         cast(activity_to_build.minutes_saved as {{ type_exact_sum() }}) as minutes_saved,
-        (anchors.user_id is null or activity_to_build.activity_date >= incremental_window.window_start) as is_built,
+        (anchors.user_id is null or activity_to_build.activity_date >= {{ window.start }}) as is_built,
         case
             when anchors.anchor_quarter = cast({{ dbt.date_trunc('quarter', 'activity_to_build.activity_date') }} as date)
                 then cast(anchors.anchor_minutes_saved_qtd as {{ type_exact_sum() }})
@@ -56,7 +58,6 @@ days as (
         end as anchor_minutes_saved_qtd,
         coalesce(cast(anchors.anchor_minutes_saved_total as {{ type_exact_sum() }}), 0) as anchor_minutes_saved_total
     from activity_to_build
-    cross join incremental_window
     left join anchors
         on activity_to_build.user_id = anchors.user_id
 ),

@@ -10,6 +10,9 @@
 -- Incremental (macros/incremental.sql): a projection of int_user_metrics_daily, which carries
 -- the streaks; a run copies the days of its window, and every day of a user with no row the
 -- day before the window although started earlier (loaded late).
+{%- if is_incremental() %}
+{%- set window = incremental_window('as_of_date') %}
+{%- endif %}
 
 with
 
@@ -19,19 +22,16 @@ user_metrics as (
 
 {% if is_incremental() %}
 
-{{ incremental_window_cte('as_of_date') }},
-
 anchors as (
-    select this_table.user_id
-    from {{ this }} as this_table
-    inner join incremental_window
-        on this_table.as_of_date = {{ incremental_anchor_date() }}
+    select user_id from {{ this }}
+    where as_of_date = {{ window.anchor_day }}
 ),
 
-{{ incremental_unanchored_entities('unanchored_users', 'user_metrics', 'user_id', 'metric_date') }},
-
 metrics_to_build as (
-    {{ incremental_rows_to_build('user_metrics', 'user_id', 'metric_date', 'unanchored_users') }}
+    {{ incremental_rows(
+        'user_metrics', 'metric_date', window, 'user_id',
+        incremental_unanchored('user_metrics', 'user_id', 'metric_date', window),
+    ) }}
 ),
 
 {% else %}

@@ -15,7 +15,6 @@
 }}
 {%- if is_incremental() %}
 {%- set window = incremental_window('as_of_date') %}
-{%- set anchor_day = 'cast(' ~ dbt.dateadd('day', -1, window.start) ~ ' as date)' %}
 {%- endif %}
 
 with
@@ -28,7 +27,7 @@ rebuilt_entities as (
         'user' as entity_type,
         user_id as entity_id
     from {{ ref('int_user_stages_daily') }}
-    where metric_date = {{ anchor_day }}
+    where metric_date = {{ window.anchor_day }}
 
     except
 
@@ -36,7 +35,7 @@ rebuilt_entities as (
         entity_type,
         entity_id
     from {{ this }}
-    where entity_type = 'user' and as_of_date = {{ anchor_day }}
+    where entity_type = 'user' and as_of_date = {{ window.anchor_day }}
 
     union all
 
@@ -77,7 +76,7 @@ anchors as (
         on
             this_table.entity_type = rebuilt_entities.entity_type
             and this_table.entity_id = rebuilt_entities.entity_id
-    where this_table.as_of_date = {{ anchor_day }} and rebuilt_entities.entity_id is null
+    where this_table.as_of_date = {{ window.anchor_day }} and rebuilt_entities.entity_id is null
 ),
 
 user_stages as (

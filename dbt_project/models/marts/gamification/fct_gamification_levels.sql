@@ -16,7 +16,6 @@
 
 {%- if is_incremental() %}
 {%- set window = incremental_window('as_of_date') %}
-{%- set anchor_day = 'cast(' ~ dbt.dateadd('day', -1, window.start) ~ ' as date)' %}
 {%- endif %}
 
 with
@@ -24,7 +23,7 @@ with
 metric_values as (
     select * from {{ ref('int_entity_metric_values_daily') }}
     {%- if is_incremental() %}
-    where metric_date between {{ anchor_day }} and {{ window.end }}
+    where metric_date between {{ window.anchor_day }} and {{ window.end }}
     {%- endif %}
 ),
 
@@ -51,7 +50,7 @@ anchors as (
         ladder,
         highest_level_rank_ever
     from {{ this }}
-    where as_of_date = {{ anchor_day }}
+    where as_of_date = {{ window.anchor_day }}
 ),
 
 -- entities that started before the window but have no row before it (loaded late): every day
@@ -64,7 +63,7 @@ unanchored_entities as (
         on
             metric_values.entity_type = anchors.entity_type
             and metric_values.entity_id = anchors.entity_id
-    where metric_values.metric_date = {{ anchor_day }} and anchors.entity_id is null
+    where metric_values.metric_date = {{ window.anchor_day }} and anchors.entity_id is null
 ),
 
 values_to_build as (
