@@ -18,7 +18,6 @@
 
 {%- if is_incremental() %}
 {%- set window = incremental_window('triggered_on') %}
-{%- set in_window = 'between ' ~ window.start ~ ' and ' ~ window.end %}
 {%- endif %}
 
 with
@@ -36,7 +35,7 @@ recipients as (
 recommendations as (
     select * from {{ ref('int_recommendation_estimates_daily') }}
     {%- if is_incremental() %}
-    where metric_date {{ in_window }}
+    where metric_date between {{ window.start }} and {{ window.end }}
     {%- endif %}
 ),
 
@@ -45,7 +44,7 @@ account_recommendations as (
     where
         scope = 'account'
         {%- if is_incremental() %}
-        and metric_date {{ in_window }}
+        and metric_date between {{ window.start }} and {{ window.end }}
         {%- endif %}
 ),
 
