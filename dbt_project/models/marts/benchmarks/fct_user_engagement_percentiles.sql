@@ -31,11 +31,10 @@ user_months as (
 
 stages as (
     select * from {{ ref('fct_engagement_stages') }}
-    where
-        entity_type = 'user'
-        {%- if is_incremental() %}
+    where entity_type = 'user'
+    {%- if is_incremental() %}
         and as_of_date >= {{ first_month }}
-        {%- endif %}
+    {%- endif %}
 ),
 
 stage_days as (
