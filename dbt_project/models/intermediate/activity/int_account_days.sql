@@ -1,6 +1,8 @@
 -- The account-day spine: one row per account and calendar day, from the account's first
 -- day (the day it was created, or the first local activity day of any of its users,
 -- whichever is earlier) to as_of_date. Accounts created after as_of_date have no rows.
+-- A view that scans every event once (each account's first day needs them all) in every model
+-- that reads it; a reader's filter on the days it builds reaches the view's calendar.
 
 with
 

@@ -1,6 +1,8 @@
 -- One row per user and setup item ever done: each distinct onboarding step and each
 -- distinct integration, with the first local day the user completed or connected it.
 -- The metric models count these cumulatively ("distinct steps ever", "has CRM").
+-- A view that scans every event once (a first ever needs them all) in every model that reads
+-- it; the plan's follow-up is a small incremental table of firsts (docs/plans/incremental-models.md).
 
 with
 

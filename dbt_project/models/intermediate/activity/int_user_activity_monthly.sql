@@ -1,10 +1,27 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='month',
+        meta={'window_column': 'month'},
+    )
+}}
 -- One row per user and local calendar month of the user's history: active days and the
 -- monthly counts the team benchmarks and the account months are built from.
+-- Incremental (macros/incremental.sql): a run rebuilds whole months, from the month of
+-- window_start, from their 1st; nothing is carried. unique_key `month`: the rebuilt months
+-- replace every stored row of theirs.
+{%- if is_incremental() %}
+{%- set window = incremental_window('month') %}
+{%- set first_month = 'cast(' ~ dbt.date_trunc('month', window.start) ~ ' as date)' %}
+{%- endif %}
 
 with
 
 user_activity as (
     select * from {{ ref('fct_user_activity_daily') }}
+    {%- if is_incremental() %}
+    where activity_date >= {{ first_month }}
+    {%- endif %}
 ),
 
 final as (

@@ -1,6 +1,8 @@
 -- The user-day spine: one row per user and local calendar day, from the user's first day
 -- (the local day the user was created or first active, whichever is earlier) to as_of_date.
 -- Users created after as_of_date have no rows.
+-- A view that scans every event once (each user's first day needs them all) in every model
+-- that reads it; a reader's filter on the days it builds reaches the view's calendar.
 
 with
 

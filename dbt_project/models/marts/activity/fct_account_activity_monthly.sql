@@ -1,14 +1,36 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='month',
+        meta={'window_column': 'month'},
+    )
+}}
 -- One row per account and calendar month of the account's history (month to date for the
 -- month of as_of_date): active users, active days and the monthly counts.
+-- Incremental (macros/incremental.sql): a run rebuilds whole months, from the month of
+-- window_start, from their 1st; nothing is carried. unique_key `month`: the rebuilt months
+-- replace every stored row of theirs. is_month_to_date stays right because the month of the
+-- last day built is always rebuilt (window_start is at most the day after it), so the run of
+-- a new month also rebuilds the month before and clears its flag.
+{%- if is_incremental() %}
+{%- set window = incremental_window('month') %}
+{%- set first_month = 'cast(' ~ dbt.date_trunc('month', window.start) ~ ' as date)' %}
+{%- endif %}
 
 with
 
 account_metrics as (
     select * from {{ ref('int_account_metrics_daily') }}
+    {%- if is_incremental() %}
+    where metric_date >= {{ first_month }}
+    {%- endif %}
 ),
 
 user_months as (
     select * from {{ ref('int_user_activity_monthly') }}
+    {%- if is_incremental() %}
+    where month >= {{ first_month }}
+    {%- endif %}
 ),
 
 account_months as (

@@ -6,45 +6,37 @@
     )
 }}
 -- One row per user and local day of the spine (int_user_days): event counts per type,
--- minutes saved, is_active. Incremental (macros/incremental.sql): a run rebuilds the days of its window.
+-- minutes saved, is_active. Incremental (macros/incremental.sql): a run rebuilds the days of
+-- its window, and every earlier day of the users with no row the day before it (loaded late,
+-- or not built yet); it reads only those days of the spine and of the events.
 -- One count column per event type of seed event_types (macros/event_types.sql).
 -- depends_on: {{ ref('event_types') }}
 {%- set event_count_columns = event_count_columns() %}
 {%- if is_incremental() %}
 {%- set window = incremental_window('activity_date') %}
+{%- set late_users = incremental_late_ids(ref('int_user_days'), 'user_id', 'activity_date', window) %}
 {%- endif %}
 
 with
 
-user_days as (
-    select * from {{ ref('int_user_days') }}
+{% if is_incremental() %}
+
+spine as (
+    {{ incremental_rows(ref('int_user_days'), 'activity_date', window, 'user_id', late_users) }}
 ),
 
 events as (
-    select * from {{ ref('int_activity_events') }}
-),
-
-{% if is_incremental() %}
-
-built_users as (
-    select distinct user_id from {{ this }}
-),
-
--- The window's days, plus every day of users not built yet (e.g. loaded late)
-spine as (
-    select user_days.*
-    from user_days
-    left join built_users
-        on user_days.user_id = built_users.user_id
-    where
-        user_days.activity_date between {{ window.start }} and {{ window.end }}
-        or built_users.user_id is null
+    {{ incremental_rows(ref('int_activity_events'), 'activity_date', window, 'user_id', late_users) }}
 ),
 
 {% else %}
 
 spine as (
-    select * from user_days
+    select * from {{ ref('int_user_days') }}
+),
+
+events as (
+    select * from {{ ref('int_activity_events') }}
 ),
 
 {% endif %}

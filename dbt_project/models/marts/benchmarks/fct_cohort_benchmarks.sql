@@ -1,3 +1,10 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='month',
+        meta={'window_column': 'month'},
+    )
+}}
 -- One row per account, calendar month and metric: the account against its peer cohort, with
 -- the anonymity rule. The cohort of a month is chosen per employee band, from the accounts
 -- that existed at the start of the month (int_account_benchmark_values):
@@ -8,11 +15,21 @@
 --   3. all_accounts: else every account.
 -- A cohort still under `min_cohort_size` publishes nothing (is_published false, figures null).
 -- Version 2 of the model (fct_cohort_benchmarks_v1.sql derives version 1 from it).
+-- Incremental (macros/incremental.sql): cohorts and ranks are per month, so a run rebuilds
+-- whole months, from the month of window_start; nothing is carried. unique_key `month`: the
+-- rebuilt months replace every stored row of theirs.
+{%- if is_incremental() %}
+{%- set window = incremental_window('month') %}
+{%- set first_month = 'cast(' ~ dbt.date_trunc('month', window.start) ~ ' as date)' %}
+{%- endif %}
 
 with
 
 benchmark_values as (
     select * from {{ ref('int_account_benchmark_values') }}
+    {%- if is_incremental() %}
+    where month >= {{ first_month }}
+    {%- endif %}
 ),
 
 employee_bands as (

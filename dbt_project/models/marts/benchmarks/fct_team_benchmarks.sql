@@ -1,14 +1,31 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='month',
+        meta={'window_column': 'month'},
+    )
+}}
 -- One row per user, local calendar month and metric: the user's count against the mean of
 -- the OTHER users of the same account who were active that month. Published only when there
 -- are at least `min_team_size` of them: a smaller group would let the user read a
 -- colleague's activity (team_avg and pct_vs_team_avg are null below it).
+-- Incremental (macros/incremental.sql): teams are compared per month, so a run rebuilds whole
+-- months, from the month of window_start; nothing is carried. unique_key `month`: the
+-- rebuilt months replace every stored row of theirs.
 
 {%- set metrics = ['tasks_completed', 'workflows_completed', 'reports_generated', 'minutes_saved', 'active_days'] %}
+{%- if is_incremental() %}
+{%- set window = incremental_window('month') %}
+{%- set first_month = 'cast(' ~ dbt.date_trunc('month', window.start) ~ ' as date)' %}
+{%- endif %}
 
 with
 
 user_months as (
     select * from {{ ref('int_user_activity_monthly') }}
+    {%- if is_incremental() %}
+    where month >= {{ first_month }}
+    {%- endif %}
 ),
 
 user_values as (

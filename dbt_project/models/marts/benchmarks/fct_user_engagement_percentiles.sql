@@ -1,3 +1,10 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='month',
+        meta={'window_column': 'month'},
+    )
+}}
 -- One row per user and local calendar month of the user's history: the user's engagement
 -- against every user in the same engagement stage that month. The stage is the user's stage
 -- on the last day of the month they have (fct_engagement_stages, so the current month takes
@@ -5,16 +12,29 @@
 -- completed + workflows completed + reports generated (active days tie too often to rank:
 -- they stop at the month's length). A cohort of fewer than `min_cohort_size` users publishes
 -- no rank.
+-- Incremental (macros/incremental.sql): cohorts are per month, so a run rebuilds whole months,
+-- from the month of window_start, reading the stages from its 1st; nothing is carried.
+-- unique_key `month`: the rebuilt months replace every stored row of theirs.
+{%- if is_incremental() %}
+{%- set window = incremental_window('month') %}
+{%- set first_month = 'cast(' ~ dbt.date_trunc('month', window.start) ~ ' as date)' %}
+{%- endif %}
 
 with
 
 user_months as (
     select * from {{ ref('int_user_activity_monthly') }}
+    {%- if is_incremental() %}
+    where month >= {{ first_month }}
+    {%- endif %}
 ),
 
 stages as (
     select * from {{ ref('fct_engagement_stages') }}
     where entity_type = 'user'
+    {%- if is_incremental() %}
+        and as_of_date >= {{ first_month }}
+    {%- endif %}
 ),
 
 stage_days as (

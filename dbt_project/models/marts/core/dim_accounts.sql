@@ -1,4 +1,6 @@
 -- One row per (good) account: its attributes and peer-cohort employee band.
+-- A full table every run, not incremental: one row per account, so it grows with accounts, not
+-- days, and an account's attributes change in place.
 
 with
 

@@ -1,6 +1,8 @@
 -- One row per (good) user: attributes for reports, the holdout flag and the keyed hash of the
 -- e-mail address. No personal data (address, first name): BI tools read this mart; the
 -- e-mails read the user from staging.
+-- A full table every run, not incremental: one row per user, so it grows with users, not days,
+-- and a user's attributes change in place.
 
 with
 

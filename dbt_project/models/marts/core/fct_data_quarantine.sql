@@ -2,6 +2,8 @@
 -- rule it broke and the row as JSON text, redacted. Rows here are not in staging, and every
 -- raw row is in exactly one of the two (tests/assert_raw_rows_equal_staged_plus_quarantined).
 -- The raw row, personal data included, stays in intermediate.int_data_quarantine (operators).
+-- A full table every run, not incremental: small (bad rows only), and it must hold every raw
+-- row staging rejects, including rows a later file makes good (assert_raw_rows_equal_staged_plus_quarantined).
 
 {#-
     The raw tables with personal data, and the keys of their raw_payload (their base_ model's

@@ -2,6 +2,8 @@
 -- recipient followed it. A click is attributed to its call to action by the link's
 -- utm_content (every link into the product carries one: the e-mail's button, or a
 -- recommendation card), and to its e-mail by the send_key custom arg.
+-- A full table every run, not incremental: it grows with clicks, not with events, and SendGrid
+-- reports a click days after the e-mail.
 
 with
 

@@ -2,6 +2,8 @@
 -- trigger day: the delivery funnel of the e-mails sent, and the lift in active days in the
 -- 7 and 28 days after the trigger day, sent (treated) against holdout triggers of the same
 -- trigger type. Method: see the model docs.
+-- A full table every run, not incremental: small (trigger type × locale × month), and a month's
+-- lift changes for 28 days after its last trigger and its funnel as SendGrid's events arrive.
 
 {#- The windows (days after the trigger day); `final` lists their columns by name. -#}
 {%- set windows = [7, 28] %}

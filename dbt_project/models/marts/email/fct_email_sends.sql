@@ -1,6 +1,8 @@
 -- One row per e-mail the sender attempted (the send ledger), with its outcome and the
 -- delivery funnel from SendGrid's events: delivered, opened, clicked, bounced, dropped,
 -- unsubscribed, reported as spam.
+-- A full table every run, not incremental: it grows with e-mails sent, not with events, and an
+-- old send's funnel changes as SendGrid's events arrive days later.
 
 with
 
