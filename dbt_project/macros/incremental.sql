@@ -267,7 +267,9 @@
     Data tests go through this macro (dbt's own, overridden): on a model whose config names its
     window column, they check only the run's window in a run with min_date (a daily run or a
     backfill: the rows before it were checked when they were built), and every row in a run by
-    hand or with --full-refresh. A test's own `where` config still applies.
+    hand or with --full-refresh. A model of whole months (`meta: {window_grain: month}`, its
+    window column the month's first day) has the window's months checked. A test's own `where`
+    config still applies.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set filters = [] -%}
@@ -275,9 +277,13 @@
         {%- do filters.append('(' ~ config.get('where') ~ ')') -%}
     {%- endif -%}
     {%- set tested = graph.nodes.get(model.attached_node) if execute and model.attached_node else none -%}
-    {%- set window_column = tested.config.get('meta', {}).get('window_column') if tested else none -%}
+    {%- set meta = tested.config.get('meta', {}) if tested else {} -%}
+    {%- set window_column = meta.get('window_column') -%}
     {%- if window_column and run_var('min_date') and not flags.FULL_REFRESH -%}
         {%- set window_start = dbt.dateadd('day', -1 * var('incremental_lookback_days'), "cast('" ~ run_var('min_date') ~ "' as date)") -%}
+        {%- if meta.get('window_grain') -%}
+            {%- set window_start = dbt.date_trunc(meta.window_grain, window_start) -%}
+        {%- endif -%}
         {%- do filters.append(window_column ~ ' >= cast(' ~ window_start ~ ' as date)') -%}
     {%- endif -%}
     {%- if filters -%}

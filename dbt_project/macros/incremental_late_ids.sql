@@ -9,7 +9,6 @@
     fixture.
 -#}
 {% macro incremental_late_ids(relation, id_column, date_column, window, this_date_column=none) -%}
-    {%- set anchor_day = 'cast(' ~ dbt.dateadd('day', -1, window.start) ~ ' as date)' -%}
     {%- set late_ids -%}
         select distinct upstream.{{ id_column }}
         from {{ relation }} as upstream
@@ -20,7 +19,7 @@
                 from {{ this }} as this_table
                 where
                     this_table.{{ id_column }} = upstream.{{ id_column }}
-                    and this_table.{{ this_date_column or date_column }} = {{ anchor_day }}
+                    and this_table.{{ this_date_column or date_column }} = {{ window.anchor_day }}
             )
     {%- endset -%}
     {%- if not execute or model.resource_type == 'unit_test' -%}

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='month',
-        meta={'window_column': 'month'},
+        meta={'window_column': 'month', 'window_grain': 'month'},
     )
 }}
 -- One row per user and local calendar month of the user's history: active days and the

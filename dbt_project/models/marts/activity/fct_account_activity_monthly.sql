@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='month',
-        meta={'window_column': 'month'},
+        meta={'window_column': 'month', 'window_grain': 'month'},
     )
 }}
 -- One row per account and calendar month of the account's history (month to date for the

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='month',
-        meta={'window_column': 'month'},
+        meta={'window_column': 'month', 'window_grain': 'month'},
     )
 }}
 -- One row per account, calendar month and metric: the account against its peer cohort, with

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='month',
-        meta={'window_column': 'month'},
+        meta={'window_column': 'month', 'window_grain': 'month'},
     )
 }}
 -- One row per user, local calendar month and metric: the user's count against the mean of
