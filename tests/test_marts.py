@@ -1,11 +1,25 @@
-"""The engagement marts on generated data: coverage, privacy, arbitration, sends."""
+"""The engagement marts on generated data: coverage, privacy, arbitration, sends, and what a
+BI tool reads of them: the table and column comments, the primary keys, the metrics."""
 
+import csv
 import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
-from orchestration.email_hash import keyed_email_hash
+import pytest
+
+from orchestration.dbt.project import flywheel_dbt
+from orchestration.email_hash import dbt_environment, keyed_email_hash
 from orchestration.emails.groups import trigger_types
 from orchestration.settings import Settings
+from tests.pipeline import END_DATE, Pipeline
 from tests.privacy import find_personal_data
+
+MF = Path(sys.executable).parent / "mf"  # MetricFlow's CLI, next to the interpreter
 
 
 def test_every_trigger_type_occurs(demo_pipeline):
@@ -137,3 +151,169 @@ def test_the_due_emails_were_sent_once_to_the_outbox(demo_pipeline):
     )
     assert due > 0
     assert accepted == due
+
+
+def mart_nodes() -> list[dict]:
+    """The manifest's models of schemas `marts` and `email` (the marts and the payloads)."""
+    manifest = json.loads(flywheel_dbt.manifest_path.read_text())
+    return [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] in ("marts", "email")
+    ]
+
+
+def test_descriptions_are_the_comments_of_the_marts(demo_pipeline):
+    """persist_docs: a BI tool shows each mart's and column's description, doc blocks
+    rendered, as the table's and column's comment."""
+    tables = {
+        (schema, table): comment
+        for schema, table, comment in demo_pipeline.query(
+            "select schema_name, table_name, comment from duckdb_tables() "
+            "where schema_name in ('marts', 'email')"
+        )
+    }
+    columns = {
+        (schema, table, column): comment
+        for schema, table, column, comment in demo_pipeline.query(
+            "select schema_name, table_name, column_name, comment from duckdb_columns() "
+            "where schema_name in ('marts', 'email')"
+        )
+    }
+    nodes = mart_nodes()
+    assert len(nodes) >= 20
+    comments = []
+    for node in nodes:
+        relation = (node["schema"], node["alias"])
+        assert tables[relation] == node["description"], relation
+        comments.append(tables[relation])
+        for name, column in node["columns"].items():
+            assert columns[(*relation, name)] == column["description"], (*relation, name)
+            comments.append(columns[(*relation, name)])
+    assert all(comments), "a table or column without a comment"
+    assert not [comment for comment in comments if "{{" in comment or "doc(" in comment]
+    # a doc block (models/marts/activity/_activity__docs.md) arrives as its text
+    assert columns[("marts", "fct_user_activity_daily", "user_id")].startswith("The user")
+
+
+def test_every_mart_has_its_grain_as_primary_key(demo_pipeline):
+    keys = {
+        (schema, table): columns
+        for schema, table, columns in demo_pipeline.query(
+            "select schema_name, table_name, constraint_column_names from duckdb_constraints() "
+            "where constraint_type = 'PRIMARY KEY' and schema_name in ('marts', 'email')"
+        )
+    }
+    assert keys[("marts", "fct_user_activity_daily")] == ["user_id", "activity_date"]
+    assert keys[("email", "rpt_email_payloads")] == ["send_key"]
+    relations = {(node["schema"], node["alias"]) for node in mart_nodes()}
+    assert sorted(relations - set(keys)) == []
+
+
+@pytest.fixture(scope="module")
+def metricflow(demo_pipeline, tmp_path_factory):
+    """`mf` (MetricFlow's CLI) on a copy of the demo warehouse: each call returns its CSV rows."""
+    warehouse = tmp_path_factory.mktemp("metricflow") / "flywheel.duckdb"
+    shutil.copyfile(demo_pipeline.warehouse, warehouse)
+    key = Settings(_env_file=None).email_hash_key()
+    environment = (
+        os.environ
+        | dbt_environment(key)
+        | {"FLYWHEEL_WAREHOUSE": str(warehouse), "DBT_TARGET": "duckdb"}
+    )
+
+    def mf(*args: str) -> subprocess.CompletedProcess:
+        # mf reads the project's target/semantic_manifest.json (written by the session's
+        # parse, tests/conftest.py) and runs from the project folder
+        return subprocess.run(
+            [str(MF), *args],
+            cwd=flywheel_dbt.project_dir,
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+
+    def query(metrics: list[str], group_by: list[str], where: str | None = None) -> list[dict]:
+        output = warehouse.with_name("query.csv")
+        output.unlink(missing_ok=True)
+        filters = ["--where", where] if where else []
+        result = mf(
+            "query",
+            "--metrics",
+            ",".join(metrics),
+            "--group-by",
+            ",".join(group_by),
+            *filters,
+            "--csv",
+            str(output),
+        )
+        assert result.returncode == 0 and output.exists(), result.stdout[-4000:]
+        with output.open() as rows:
+            return list(csv.DictReader(rows))
+
+    query.mf = mf
+    return query
+
+
+def test_the_semantic_layer_validates_against_the_warehouse(metricflow):
+    result = metricflow.mf("validate-configs")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "ERRORS: 0" in result.stdout
+    assert "against data warehouse" in result.stdout
+
+
+def test_activity_metrics_equal_the_monthly_mart(demo_pipeline: Pipeline, metricflow):
+    """active_users, tasks_completed and hours_saved per month by MetricFlow, from the daily
+    activity, and the same figures summed from fct_account_activity_monthly."""
+    rows = metricflow(["active_users", "tasks_completed", "hours_saved"], ["metric_time__month"])
+    measured = {
+        row["metric_time__month"][:10]: (
+            int(row["active_users"]),
+            int(row["tasks_completed"]),
+            float(row["hours_saved"]),
+        )
+        for row in rows
+        if int(row["active_users"]) > 0
+    }
+    expected = {
+        str(month): (active_users, tasks, hours)
+        for month, active_users, tasks, hours in demo_pipeline.query(
+            "select month, sum(active_users), sum(tasks_completed), sum(minutes_saved) / 60.0 "
+            "from marts.fct_account_activity_monthly group by month having sum(active_users) > 0"
+        )
+    }
+    assert len(expected) >= 6
+    assert sorted(measured) == sorted(expected)
+    for month, (active_users, tasks, hours) in expected.items():
+        assert measured[month][:2] == (active_users, tasks), month
+        assert math.isclose(measured[month][2], hours, rel_tol=1e-9), month
+
+
+def test_users_per_stage_and_emails_sent_equal_the_marts(demo_pipeline: Pipeline, metricflow):
+    on_the_last_day = f"{{{{ TimeDimension('metric_time', 'day') }}}} = '{END_DATE}'"
+    stages = metricflow(["users_in_stage"], ["engagement_stage__stage"], on_the_last_day)
+    expected_stages = dict(
+        demo_pipeline.query(
+            "select stage, count(*) from marts.fct_engagement_stages "
+            "where entity_type = 'user' and as_of_date = ? group by stage",
+            [END_DATE],
+        )
+    )
+    assert len(expected_stages) == 4
+    measured_stages = {row["engagement_stage__stage"]: int(row["users_in_stage"]) for row in stages}
+    assert measured_stages == expected_stages
+
+    sends = metricflow(["emails_sent"], ["email__trigger_type"])
+    expected_sends = dict(
+        demo_pipeline.query(
+            "select trigger_type, sum(sends) from marts.fct_email_effect "
+            "group by trigger_type having sum(sends) > 0"
+        )
+    )
+    assert sum(expected_sends.values()) > 0
+    measured_sends = {
+        row["email__trigger_type"]: int(row["emails_sent"])
+        for row in sends
+        if int(row["emails_sent"]) > 0
+    }
+    assert measured_sends == expected_sends

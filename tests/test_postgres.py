@@ -195,6 +195,76 @@ def test_public_marts_are_identical(warehouses: Warehouses, builds, model):
     assert_same_table(warehouses, _relation(warehouses, model))
 
 
+def test_comments_and_primary_keys_are_the_same_on_both(warehouses: Warehouses, builds):
+    """persist_docs and the contracts' primary keys: PostgreSQL's obj_description and
+    col_description, and its primary keys, are DuckDB's, every description rendered."""
+    for target in TARGETS:
+        assert builds[target].returncode == 0, dbt_failure(builds[target])
+    manifest = json.loads((warehouses.work_dir / "target-postgres" / "manifest.json").read_text())
+    relations = {
+        (node["schema"], node["alias"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] in ("marts", "email")
+    }
+    found = {target: _comments_and_keys(warehouses, target) for target in TARGETS}
+    for target in TARGETS:
+        comments, keys = found[target]
+        assert relations <= set(keys), (target, sorted(relations - set(keys)))
+        mine = [text for key, text in comments.items() if key[:2] in relations]
+        assert len(mine) > 300 and all(mine), target
+        assert not [text for text in mine if "{{" in text], target
+    (duck_comments, duck_keys), (pg_comments, pg_keys) = found["duckdb"], found["postgres"]
+    assert {k: v for k, v in pg_comments.items() if k[:2] in relations} == {
+        k: v for k, v in duck_comments.items() if k[:2] in relations
+    }
+    assert {k: v for k, v in pg_keys.items() if k in relations} == {
+        k: v for k, v in duck_keys.items() if k in relations
+    }
+
+
+def _comments_and_keys(warehouses: Warehouses, target: str) -> tuple[dict, dict]:
+    """The comments of the tables (column None) and columns of schemas marts and email, and
+    each table's primary key columns."""
+    if target == "duckdb":
+        with duckdb.connect(str(warehouses.duckdb_path), read_only=True) as con:
+            comments = con.execute(
+                "select schema_name, table_name, null, comment from duckdb_tables() "
+                "where schema_name in ('marts', 'email') union all "
+                "select schema_name, table_name, column_name, comment from duckdb_columns() "
+                "where schema_name in ('marts', 'email')"
+            ).fetchall()
+            keys = con.execute(
+                "select schema_name, table_name, constraint_column_names "
+                "from duckdb_constraints() where constraint_type = 'PRIMARY KEY'"
+            ).fetchall()
+    else:
+        with closing(warehouses.postgres.connect()) as con, con.cursor() as cursor:
+            cursor.execute(
+                "select n.nspname, c.relname, null, obj_description(c.oid, 'pg_class') "
+                "from pg_class as c join pg_namespace as n on n.oid = c.relnamespace "
+                "where n.nspname in ('marts', 'email') and c.relkind = 'r' union all "
+                "select n.nspname, c.relname, a.attname, col_description(c.oid, a.attnum) "
+                "from pg_class as c join pg_namespace as n on n.oid = c.relnamespace "
+                "join pg_attribute as a on a.attrelid = c.oid and a.attnum > 0 "
+                "and not a.attisdropped "
+                "where n.nspname in ('marts', 'email') and c.relkind = 'r'"
+            )
+            comments = cursor.fetchall()
+            cursor.execute(
+                "select n.nspname, c.relname, array_agg(a.attname::text order by k.ord) "
+                "from pg_constraint as con join pg_class as c on c.oid = con.conrelid "
+                "join pg_namespace as n on n.oid = c.relnamespace "
+                "cross join unnest(con.conkey) with ordinality as k(attnum, ord) "
+                "join pg_attribute as a on a.attrelid = c.oid and a.attnum = k.attnum "
+                "where con.contype = 'p' group by n.nspname, c.relname"
+            )
+            keys = cursor.fetchall()
+    return (
+        {(schema, table, column): text for schema, table, column, text in comments},
+        {(schema, table): list(columns) for schema, table, columns in keys},
+    )
+
+
 def test_an_incremental_window_gives_the_same_rows(warehouses: Warehouses, builds):
     """A partition run (min_date..max_date) takes the incremental path of the activity models,
     carrying their state from the day before the window."""
