@@ -11,6 +11,7 @@ from orchestration.quality import quality_checks, source_freshness_checks
 from orchestration.resources import flywheel_resources
 from orchestration.schedules import schedules
 from orchestration.sensors import sensors
+from orchestration.serving.assets import serving_marts
 from orchestration.settings import Settings
 
 defs = dg.Definitions(
@@ -20,6 +21,7 @@ defs = dg.Definitions(
         rendered_emails,
         email_send_ledger,
         email_feedback_models,
+        serving_marts,
     ],
     asset_checks=[*quality_checks, *source_freshness_checks],
     jobs=jobs,

@@ -40,6 +40,9 @@ class CodeLocationSettings(BaseSettings):
 class Settings(CodeLocationSettings):
     raw_dir: Path = Field(REPO_ROOT / "data" / "raw", alias="FLYWHEEL_RAW_DIR")
     warehouse: Path = Field(REPO_ROOT / "warehouse" / "flywheel.duckdb", alias="FLYWHEEL_WAREHOUSE")
+    # The read-only copy of the marts BI tools read (DuckDB only; docs/bi.md). Unset: next to
+    # the warehouse, `<warehouse name>_serving.duckdb`.
+    serving_copy: Path | None = Field(None, alias="FLYWHEEL_SERVING_COPY")
     email_backend: Literal["outbox", "sendgrid"] = Field("outbox", alias="FLYWHEEL_EMAIL_BACKEND")
     outbox_dir: Path = Field(REPO_ROOT / "outbox", alias="FLYWHEEL_OUTBOX_DIR")
     sendgrid_api_key: SecretStr | None = Field(None, alias="SENDGRID_API_KEY")
@@ -167,6 +170,14 @@ class Settings(CodeLocationSettings):
         """The key of the marts' keyed e-mail hash (hex): a sub-key of the same secret, for
         this purpose only (orchestration/email_hash.py)."""
         return derive_email_hash_key(self.unsubscribe_secret())
+
+    def serving_copy_path(self) -> Path | None:
+        """Where the marts' serving copy is published; None on PostgreSQL, whose `marts`
+        schema BI tools read directly (docs/bi.md)."""
+        if self.dbt_target != "duckdb":
+            return None
+        warehouse = self.warehouse
+        return self.serving_copy or warehouse.with_name(f"{warehouse.stem}_serving.duckdb")
 
     def postgres_connect_args(self) -> dict:
         return {

@@ -33,6 +33,7 @@ def test_one_group_per_layer_then_the_email_flow():
     assert groups["email/rendered_emails"] == groups["email/send_ledger"] == "sending"
     assert groups["staging/stg_flywheel__send_ledger"] == "feedback"
     assert groups["marts/fct_email_effect"] == "feedback"
+    assert groups["serving/marts"] == "serving"
     assert set(groups.values()) == {
         "raw",
         "seeds",
@@ -42,6 +43,7 @@ def test_one_group_per_layer_then_the_email_flow():
         "reports",
         "sending",
         "feedback",
+        "serving",
     }
 
 
