@@ -1,13 +1,32 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['user_id', 'metric', 'month', 'threshold'],
+        meta={'window_column': 'reached_on'},
+    )
+}}
 -- One row per user, metric, local calendar month and threshold (seed milestone_thresholds)
 -- that the user's monthly count reached, dated on the first day the running count was at
 -- or above the threshold. A running count only grows, so each threshold is crossed once.
+-- Incremental (macros/incremental.sql): a run counts the months from the one of window_start,
+-- from their 1st (the running count restarts every month: no state is carried), and writes
+-- the milestones reached from window_start on; those reached before it stay. A user loaded
+-- late (after the look-back) gets milestones from that month on only, until a full refresh.
 
 {%- set metrics = ['reports_generated', 'workflows_completed', 'tasks_completed'] %}
+{%- if is_incremental() %}
+{%- set window = incremental_window('reached_on') %}
+{%- endif %}
 
 with
 
 user_activity as (
     select * from {{ ref('fct_user_activity_daily') }}
+    {%- if is_incremental() %}
+    where
+        activity_date between cast({{ dbt.date_trunc('month', window.start) }} as date)
+        and {{ window.end }}
+    {%- endif %}
 ),
 
 milestone_thresholds as (
@@ -63,6 +82,9 @@ final as (
             -- the day the running count went from below the threshold to at or above it
             and running_counts.month_to_date_count - running_counts.day_count < milestone_thresholds.threshold
             and running_counts.month_to_date_count >= milestone_thresholds.threshold
+    {%- if is_incremental() %}
+    where running_counts.activity_date >= {{ window.start }}
+    {%- endif %}
 )
 
 select * from final

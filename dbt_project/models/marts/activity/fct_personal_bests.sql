@@ -1,14 +1,51 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['user_id', 'metric', 'week_start'],
+        meta={'window_column': 'achieved_on'},
+    )
+}}
 -- One row per user, metric and ISO week (Monday to Sunday, local days) whose count beat
 -- every earlier week of the user: at least `personal_best_min_weeks` (var) earlier weeks
 -- with a count, and a count of at least `personal_best_min_count` (var). Dated on the first
 -- day the running count of the week was above the best earlier week (and at the minimum).
+-- Incremental (macros/incremental.sql): a run rebuilds the weeks from the one of window_start
+-- (week_count grows until the week ends, so a best dated before window_start is written
+-- again); the best and the number of the earlier weeks are a group by of
+-- int_user_weekly_counts, with no state of this model's own. A user loaded late (after the
+-- look-back) gets personal bests from that week on only, until a full refresh.
 
 {%- set metrics = ['tasks_completed', 'workflows_completed', 'reports_generated'] %}
+{%- if is_incremental() %}
+{%- set window = incremental_window('achieved_on') %}
+{#- the weeks the run rebuilds, from the Monday of window_start's week #}
+{%- set rebuild_start = 'cast(' ~ dbt.date_trunc('week', window.start) ~ ' as date)' %}
+{%- endif %}
 
 with
 
 user_activity as (
     select * from {{ ref('fct_user_activity_daily') }}
+    {%- if is_incremental() %}
+    where activity_date between {{ rebuild_start }} and {{ window.end }}
+    {%- endif %}
+),
+
+weekly_counts as (
+    select * from {{ ref('int_user_weekly_counts') }}
+    {%- if is_incremental() %}
+    where week_start between {{ rebuild_start }} and {{ window.end }}
+    {%- endif %}
+),
+
+-- read again for the weeks before the rebuilt ones: PostgreSQL materializes a CTE read twice
+earlier_weekly_counts as (
+    select * from {{ ref('int_user_weekly_counts') }}
+    {%- if is_incremental() %}
+    where week_start < {{ rebuild_start }}
+    {%- else %}
+    where false
+    {%- endif %}
 ),
 
 daily_counts as (
@@ -29,29 +66,44 @@ daily_counts as (
     {%- endfor %}
 ),
 
-weekly_counts as (
+-- the best and the number of each user's weeks with a count before the rebuilt weeks (none
+-- in a full build)
+earlier_weeks as (
     select
         user_id,
         metric,
-        week_start,
-        sum(day_count) as week_count
-    from daily_counts
-    group by user_id, metric, week_start
+        max(week_count) as previous_best,
+        count(*) as weeks_with_data
+    from earlier_weekly_counts
+    group by user_id, metric
 ),
 
 weekly_history as (
-    -- the best and the number of the user's earlier weeks with a count of the metric
+    -- the best and the number of the user's earlier weeks with a count of the metric: the
+    -- weeks before the rebuilt ones, then the rebuilt ones before this one (counts are >= 1,
+    -- so 0 stands for no week)
     select
-        user_id,
-        metric,
-        week_start,
-        week_count,
-        max(week_count) over earlier_weeks as previous_best,
-        count(*) over earlier_weeks as earlier_weeks_with_data
+        weekly_counts.user_id,
+        weekly_counts.metric,
+        weekly_counts.week_start,
+        weekly_counts.week_count,
+        nullif(
+            greatest(
+                coalesce(earlier_weeks.previous_best, 0),
+                coalesce(max(weekly_counts.week_count) over rebuilt_earlier_weeks, 0)
+            ),
+            0
+        ) as previous_best,
+        coalesce(earlier_weeks.weeks_with_data, 0)
+        + count(*) over rebuilt_earlier_weeks as earlier_weeks_with_data
     from weekly_counts
-    window earlier_weeks as (
-        partition by user_id, metric
-        order by week_start
+    left join earlier_weeks
+        on
+            weekly_counts.user_id = earlier_weeks.user_id
+            and weekly_counts.metric = earlier_weeks.metric
+    window rebuilt_earlier_weeks as (
+        partition by weekly_counts.user_id, weekly_counts.metric
+        order by weekly_counts.week_start
         rows between unbounded preceding and 1 preceding
     )
 ),
