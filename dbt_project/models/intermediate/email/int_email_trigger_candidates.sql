@@ -20,23 +20,22 @@
 {%- set streak_start = dbt.dateadd('day', '1 - user_metrics.current_streak_days', 'user_metrics.metric_date') %}
 {%- if is_incremental() %}
 {%- set window = incremental_window('triggered_on') %}
-{%- set window_days = 'between ' ~ window.start ~ ' and ' ~ window.end %}
+{%- else %}
+{#- a full refresh: every day #}
+{%- set window = {'start': "cast('1900-01-01' as date)", 'end': "cast('9999-12-31' as date)"} %}
 {%- endif %}
+{%- set window_days = 'between ' ~ window.start ~ ' and ' ~ window.end %}
 
 with
 
 user_metrics as (
     select * from {{ ref('int_user_metrics_daily') }}
-    {%- if is_incremental() %}
     where metric_date {{ window_days }}
-    {%- endif %}
 ),
 
 milestones as (
     select * from {{ ref('fct_milestones') }}
-    {%- if is_incremental() %}
     where reached_on {{ window_days }}
-    {%- endif %}
 ),
 
 levels as (
@@ -44,19 +43,15 @@ levels as (
     where
         entity_type = 'user'
         and is_level_up
-        {%- if is_incremental() %}
         and as_of_date {{ window_days }}
-        {%- endif %}
 ),
 
 personal_bests as (
     select * from {{ ref('fct_personal_bests') }}
-    {%- if is_incremental() %}
     -- the weeks from the one of window_start: their week_count still grows
     where
         week_start >= cast({{ dbt.date_trunc('week', window.start) }} as date)
         and achieved_on <= {{ window.end }}
-    {%- endif %}
 ),
 
 -- one import CTE per use, each read once: PostgreSQL then inlines it and plans the joins
@@ -67,18 +62,14 @@ mastery_levels as (
     where
         entity_type = 'user'
         and ladder = 'mastery'
-        {%- if is_incremental() %}
         and as_of_date {{ window_days }}
-        {%- endif %}
 ),
 
 user_stages as (
     select * from {{ ref('fct_engagement_stages') }}
     where
         entity_type = 'user'
-        {%- if is_incremental() %}
         and as_of_date {{ window_days }}
-        {%- endif %}
 ),
 
 expand_stages as (
@@ -86,9 +77,7 @@ expand_stages as (
     where
         entity_type = 'user'
         and stage = 'expand'
-        {%- if is_incremental() %}
         and as_of_date {{ window_days }}
-        {%- endif %}
 ),
 
 user_accounts as (
@@ -105,9 +94,7 @@ valuable_account_days as (
     where
         entity_type = 'account'
         and hours_saved_28d >= {{ rule('expansion_min_team_hours_28d') }}
-        {%- if is_incremental() %}
         and metric_date {{ window_days }}
-        {%- endif %}
 ),
 
 streak_milestones as (
@@ -116,20 +103,16 @@ streak_milestones as (
 
 badges as (
     select * from {{ ref('fct_badges') }}
-    {%- if is_incremental() %}
     where earned_on {{ window_days }}
-    {%- endif %}
 ),
 
 automate_reports_rules as (
     select * from {{ ref('int_recommendation_rules_daily') }}
     where
         recommendation = 'automate_reports'
-        {%- if is_incremental() %}
         -- from the 1st of the month of window_start: the prompt is the month's first day
         and metric_date
         between cast({{ dbt.date_trunc('month', window.start) }} as date) and {{ window.end }}
-        {%- endif %}
 ),
 
 -- the people who run an account (raw users.role, trimmed in staging; the demo data has
@@ -143,22 +126,24 @@ active_account_months as (
     select * from {{ ref('fct_account_activity_monthly') }}
     where
         active_users > 0
-        {%- if is_incremental() %}
         and month >= cast({{ dbt.date_trunc('month', window.start) }} as date)
-        {%- endif %}
 ),
-
-{%- if is_incremental() %}
 
 -- the expansion invites stored before the window: once per user and quarter
 invited_quarters as (
+    {%- if is_incremental() %}
     select
         user_id,
         period_key
     from {{ this }}
     where trigger_type = 'expansion_invite' and triggered_on < {{ window.start }}
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as user_id,
+        cast(null as {{ dbt.type_string() }}) as period_key
+    where false
+    {%- endif %}
 ),
-{%- endif %}
 
 milestone_reached as (
     select
@@ -242,9 +227,7 @@ feature_adoption_prompt as (
     from adoption_days
     where
         day_in_month = 1
-        {%- if is_incremental() %}
         and metric_date >= {{ window.start }}
-        {%- endif %}
 ),
 
 level_up as (
@@ -394,17 +377,13 @@ expansion_invite as (
         cast(null as {{ dbt.type_string() }}) as detail_badge,
         cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from expansion_days
-    {%- if is_incremental() %}
     left join invited_quarters
         on
             expansion_days.user_id = invited_quarters.user_id
             and expansion_days.quarter_label = invited_quarters.period_key
-    {%- endif %}
     where
         expansion_days.day_in_quarter = 1
-        {%- if is_incremental() %}
         and invited_quarters.user_id is null
-        {%- endif %}
 ),
 
 -- dated the admin's last local day of a calendar month, when all its days are built; sent

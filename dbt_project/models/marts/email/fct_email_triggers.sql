@@ -20,11 +20,11 @@
     the newest). A day is kept when fewer than weekly_email_cap (a rule, 1 to `slots`, tested
     on the seed) were kept in the 6 days before it: when the cap-th newest kept date is null
     or more than 6 days old. The walk starts from a day 0 per user, holding the e-mails kept
-    before the window (none in a full refresh).
+    before the window (none in a full refresh). The cap is a column of daily_winners: read once,
+    not in each of the walk's expressions (each read is a join the planner has to order).
 -#}
 {%- set slots = 7 %}
-{%- set cap = rule('weekly_email_cap') %}
-{%- set cap_th_newest_kept %}case {{ cap }}{% for slot in range(1, slots + 1) %} when {{ slot }} then weekly_walk.kept_{{ slot }}{% endfor %} end{% endset %}
+{%- set cap_th_newest_kept %}case next_day.weekly_cap{% for slot in range(1, slots + 1) %} when {{ slot }} then weekly_walk.kept_{{ slot }}{% endfor %} end{% endset %}
 {%- set is_kept -%}
     (
         {{ cap_th_newest_kept }} is null
@@ -33,16 +33,17 @@
 {%- endset %}
 {%- if is_incremental() %}
 {%- set window = incremental_window('triggered_on') %}
-{%- set week_of_window_start = 'cast(' ~ dbt.date_trunc('week', window.start) ~ ' as date)' %}
+{%- else %}
+{#- a full refresh: every day #}
+{%- set window = {'start': "cast('1900-01-01' as date)", 'end': "cast('9999-12-31' as date)"} %}
 {%- endif %}
+{%- set week_of_window_start = 'cast(' ~ dbt.date_trunc('week', window.start) ~ ' as date)' %}
 
 with recursive
 
 candidates as (
     select * from {{ ref('int_email_trigger_candidates') }}
-    {%- if is_incremental() %}
     where triggered_on between {{ window.start }} and {{ window.end }}
-    {%- endif %}
 ),
 
 users as (
@@ -61,9 +62,7 @@ user_stages as (
     select * from {{ ref('fct_engagement_stages') }}
     where
         entity_type = 'user'
-        {%- if is_incremental() %}
         and as_of_date between {{ window.start }} and {{ window.end }}
-        {%- endif %}
 ),
 
 trigger_priorities as (
@@ -186,7 +185,8 @@ daily_winners as (
         send_key,
         user_id,
         triggered_on,
-        row_number() over (partition by user_id order by triggered_on) as day_number
+        row_number() over (partition by user_id order by triggered_on) as day_number,
+        {{ rule('weekly_email_cap') }} as weekly_cap
     from daily_ranked
     where daily_rank <= {{ rule('daily_email_cap') }}
 ),
