@@ -1,25 +1,57 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['send_key'],
+        meta={'window_column': 'triggered_on'},
+    )
+}}
 -- Every e-mail trigger in history, one row per send_key, before arbitration.
 -- Each trigger type is one CTE reading the fact that defines it; the rules are in
 -- docs/engagement-model.md ("Triggers and arbitration") and in this model's docs.
+-- Incremental (macros/incremental.sql) on triggered_on: every fact is of its day or earlier,
+-- so a run reads the window's days of each fact, except where a trigger fires once per
+-- period: feature_adoption_prompt reads its month from the 1st, and a user's quarter with an
+-- expansion_invite stored before the window gets no other. A personal best's detail_value
+-- is its week's count, which grows until the week ends: the personal bests of the week of
+-- window_start are read again and replace their stored rows (same send_key). A weekly_report
+-- omitted while its local Sunday had not ended (events_through) is added by a later run
+-- whose window still holds that Sunday (docs/operations.md).
 
 {%- set streak_start = dbt.dateadd('day', '1 - user_metrics.current_streak_days', 'user_metrics.metric_date') %}
+{%- if is_incremental() %}
+{%- set window = incremental_window('triggered_on') %}
+{%- else %}
+{#- a full refresh: every day #}
+{%- set window = {'start': "cast('1900-01-01' as date)", 'end': "cast('9999-12-31' as date)"} %}
+{%- endif %}
+{%- set window_days = 'between ' ~ window.start ~ ' and ' ~ window.end %}
 
 with
 
 user_metrics as (
     select * from {{ ref('int_user_metrics_daily') }}
+    where metric_date {{ window_days }}
 ),
 
 milestones as (
     select * from {{ ref('fct_milestones') }}
+    where reached_on {{ window_days }}
 ),
 
 levels as (
     select * from {{ ref('fct_gamification_levels') }}
+    where
+        entity_type = 'user'
+        and is_level_up
+        and as_of_date {{ window_days }}
 ),
 
 personal_bests as (
     select * from {{ ref('fct_personal_bests') }}
+    -- the weeks from the one of window_start: their week_count still grows
+    where
+        week_start >= cast({{ dbt.date_trunc('week', window.start) }} as date)
+        and achieved_on <= {{ window.end }}
 ),
 
 -- one import CTE per use, each read once: PostgreSQL then inlines it and plans the joins
@@ -27,17 +59,25 @@ personal_bests as (
 -- are planned blind: ~20 s instead of 0.1 s for onboarding_stuck)
 mastery_levels as (
     select * from {{ ref('fct_gamification_levels') }}
-    where entity_type = 'user' and ladder = 'mastery'
+    where
+        entity_type = 'user'
+        and ladder = 'mastery'
+        and as_of_date {{ window_days }}
 ),
 
 user_stages as (
     select * from {{ ref('fct_engagement_stages') }}
-    where entity_type = 'user'
+    where
+        entity_type = 'user'
+        and as_of_date {{ window_days }}
 ),
 
 expand_stages as (
     select * from {{ ref('fct_engagement_stages') }}
-    where entity_type = 'user' and stage = 'expand'
+    where
+        entity_type = 'user'
+        and stage = 'expand'
+        and as_of_date {{ window_days }}
 ),
 
 user_accounts as (
@@ -54,6 +94,7 @@ valuable_account_days as (
     where
         entity_type = 'account'
         and hours_saved_28d >= {{ rule('expansion_min_team_hours_28d') }}
+        and metric_date {{ window_days }}
 ),
 
 streak_milestones as (
@@ -62,11 +103,16 @@ streak_milestones as (
 
 badges as (
     select * from {{ ref('fct_badges') }}
+    where earned_on {{ window_days }}
 ),
 
 automate_reports_rules as (
     select * from {{ ref('int_recommendation_rules_daily') }}
-    where recommendation = 'automate_reports'
+    where
+        recommendation = 'automate_reports'
+        -- from the 1st of the month of window_start: the prompt is the month's first day
+        and metric_date
+        between cast({{ dbt.date_trunc('month', window.start) }} as date) and {{ window.end }}
 ),
 
 -- the people who run an account (raw users.role, trimmed in staging; the demo data has
@@ -78,7 +124,25 @@ account_admins as (
 
 active_account_months as (
     select * from {{ ref('fct_account_activity_monthly') }}
-    where active_users > 0
+    where
+        active_users > 0
+        and month >= cast({{ dbt.date_trunc('month', window.start) }} as date)
+),
+
+-- the expansion invites stored before the window: once per user and quarter
+invited_quarters as (
+    {%- if is_incremental() %}
+    select
+        user_id,
+        period_key
+    from {{ this }}
+    where trigger_type = 'expansion_invite' and triggered_on < {{ window.start }}
+    {%- else %}
+    select
+        cast(null as {{ dbt.type_string() }}) as user_id,
+        cast(null as {{ dbt.type_string() }}) as period_key
+    where false
+    {%- endif %}
 ),
 
 milestone_reached as (
@@ -161,7 +225,9 @@ feature_adoption_prompt as (
         cast(null as {{ dbt.type_string() }}) as detail_badge,
         'automate_reports' as pinned_recommendation
     from adoption_days
-    where day_in_month = 1
+    where
+        day_in_month = 1
+        and metric_date >= {{ window.start }}
 ),
 
 level_up as (
@@ -177,7 +243,6 @@ level_up as (
         cast(null as {{ dbt.type_string() }}) as detail_badge,
         cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from levels
-    where entity_type = 'user' and is_level_up
 ),
 
 personal_best as (
@@ -275,6 +340,9 @@ expansion_days as (
     select
         mastery_levels.entity_id as user_id,
         mastery_levels.as_of_date,
+        cast(extract(year from mastery_levels.as_of_date) as {{ dbt.type_string() }}) || '-Q'
+        || cast(extract(quarter from mastery_levels.as_of_date) as {{ dbt.type_string() }})
+            as quarter_label,
         row_number() over (
             partition by
                 mastery_levels.entity_id,
@@ -298,12 +366,10 @@ expansion_days as (
 
 expansion_invite as (
     select
-        user_id,
+        expansion_days.user_id,
         'expansion_invite' as trigger_type,
-        as_of_date as triggered_on,
-        cast(extract(year from as_of_date) as {{ dbt.type_string() }}) || '-Q'
-        || cast(extract(quarter from as_of_date) as {{ dbt.type_string() }})
-            as period_key,
+        expansion_days.as_of_date as triggered_on,
+        expansion_days.quarter_label as period_key,
         cast(null as {{ dbt.type_string() }}) as detail_metric,
         cast(null as {{ dbt.type_int() }}) as detail_value,
         cast(null as {{ dbt.type_string() }}) as detail_ladder,
@@ -311,7 +377,13 @@ expansion_invite as (
         cast(null as {{ dbt.type_string() }}) as detail_badge,
         cast(null as {{ dbt.type_string() }}) as pinned_recommendation
     from expansion_days
-    where day_in_quarter = 1
+    left join invited_quarters
+        on
+            expansion_days.user_id = invited_quarters.user_id
+            and expansion_days.quarter_label = invited_quarters.period_key
+    where
+        expansion_days.day_in_quarter = 1
+        and invited_quarters.user_id is null
 ),
 
 -- dated the admin's last local day of a calendar month, when all its days are built; sent

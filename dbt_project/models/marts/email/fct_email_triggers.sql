@@ -1,29 +1,49 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['send_key'],
+        meta={'window_column': 'triggered_on'},
+    )
+}}
 -- Every e-mail trigger in history with its arbitration outcome: `suppressed_reason` is null
 -- when the e-mail will be sent once it is due. Rules, in order: holdout, opt-outs, no
 -- celebration for a dormant user, the daily cap (highest priority wins), the rolling 7-day
 -- cap (days taken in order).
+-- Incremental (macros/incremental.sql) on triggered_on: a run arbitrates the triggers of its
+-- window, carrying each user's e-mails kept in the 7 days before it into the weekly cap. The
+-- personal bests of the week of window_start before the window get their detail_value again
+-- (their week's count, int_email_trigger_candidates), and keep their arbitration.
 
 {#-
     The weekly cap needs the e-mails actually kept before each day, so it walks each user's
     days in order, carrying the dates of the last kept e-mails in `slots` columns (kept_1 =
     the newest). A day is kept when fewer than weekly_email_cap (a rule, 1 to `slots`, tested
     on the seed) were kept in the 6 days before it: when the cap-th newest kept date is null
-    or more than 6 days old.
+    or more than 6 days old. The walk starts from a day 0 per user, holding the e-mails kept
+    before the window (none in a full refresh). The cap is a column of daily_winners: read once,
+    not in each of the walk's expressions (each read is a join the planner has to order).
 -#}
 {%- set slots = 7 %}
-{%- set cap = rule('weekly_email_cap') %}
-{%- set cap_th_newest_kept %}case {{ cap }}{% for slot in range(1, slots + 1) %} when {{ slot }} then weekly_walk.kept_{{ slot }}{% endfor %} end{% endset %}
+{%- set cap_th_newest_kept %}case next_day.weekly_cap{% for slot in range(1, slots + 1) %} when {{ slot }} then weekly_walk.kept_{{ slot }}{% endfor %} end{% endset %}
 {%- set is_kept -%}
     (
         {{ cap_th_newest_kept }} is null
         or {{ cap_th_newest_kept }} <= {{ dbt.dateadd('day', -7, 'next_day.triggered_on') }}
     )
 {%- endset %}
+{%- if is_incremental() %}
+{%- set window = incremental_window('triggered_on') %}
+{%- else %}
+{#- a full refresh: every day #}
+{%- set window = {'start': "cast('1900-01-01' as date)", 'end': "cast('9999-12-31' as date)"} %}
+{%- endif %}
+{%- set week_of_window_start = 'cast(' ~ dbt.date_trunc('week', window.start) ~ ' as date)' %}
 
 with recursive
 
 candidates as (
     select * from {{ ref('int_email_trigger_candidates') }}
+    where triggered_on between {{ window.start }} and {{ window.end }}
 ),
 
 users as (
@@ -40,12 +60,62 @@ opt_outs as (
 
 user_stages as (
     select * from {{ ref('fct_engagement_stages') }}
-    where entity_type = 'user'
+    where
+        entity_type = 'user'
+        and as_of_date between {{ window.start }} and {{ window.end }}
 ),
 
 trigger_priorities as (
     select * from {{ ref('trigger_priorities') }}
 ),
+
+{%- if is_incremental() %}
+
+-- the e-mails kept in the 7 days before the window, newest first: the weekly cap's state
+kept_before_window as (
+    select
+        user_id,
+        triggered_on,
+        row_number() over (partition by user_id order by triggered_on desc) as kept_rank
+    from {{ this }}
+    where
+        suppressed_reason is null
+        and triggered_on >= cast({{ dbt.dateadd('day', -7, window.start) }} as date)
+        and triggered_on < {{ window.start }}
+),
+
+carried_slots as (
+    select
+        user_id,
+        {%- for slot in range(1, slots + 1) %}
+        max(case when kept_rank = {{ slot }} then triggered_on end) as kept_{{ slot }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from kept_before_window
+    group by user_id
+),
+
+-- personal bests dated before the window in its first week, whose week's count still grows
+personal_bests_to_refresh as (
+    select * from {{ ref('int_email_trigger_candidates') }}
+    where
+        trigger_type = 'personal_best'
+        and triggered_on >= {{ week_of_window_start }}
+        and triggered_on < {{ window.start }}
+),
+
+stored_arbitration as (
+    select
+        send_key,
+        priority,
+        is_holdout,
+        suppressed_reason
+    from {{ this }}
+    where
+        trigger_type = 'personal_best'
+        and triggered_on >= {{ week_of_window_start }}
+        and triggered_on < {{ window.start }}
+),
+{%- endif %}
 
 with_context as (
     select
@@ -115,30 +185,35 @@ daily_winners as (
         send_key,
         user_id,
         triggered_on,
-        row_number() over (partition by user_id order by triggered_on) as day_number
+        row_number() over (partition by user_id order by triggered_on) as day_number,
+        {{ rule('weekly_email_cap') }} as weekly_cap
     from daily_ranked
     where daily_rank <= {{ rule('daily_email_cap') }}
 ),
 
+walked_users as (
+    select distinct user_id from daily_winners
+),
+
 weekly_walk as (
+    -- day 0: the e-mails kept before the first day walked
     select
-        send_key,
-        user_id,
-        triggered_on,
-        true as is_kept,
-        {% for slot in range(1, slots + 1) -%}
-        {{ 'triggered_on' if slot == 1 else 'cast(null as date)' }} as kept_{{ slot }},
-        {% endfor -%}
-        day_number
-    from daily_winners
-    where day_number = 1
+        walked_users.user_id,
+        cast(null as boolean) as is_kept,
+        {%- for slot in range(1, slots + 1) %}
+        {{ 'carried_slots.kept_' ~ slot if is_incremental() else 'cast(null as date)' }} as kept_{{ slot }},
+        {%- endfor %}
+        cast(0 as {{ dbt.type_bigint() }}) as day_number
+    from walked_users
+    {%- if is_incremental() %}
+    left join carried_slots
+        on walked_users.user_id = carried_slots.user_id
+    {%- endif %}
 
     union all
 
     select
-        next_day.send_key,
         next_day.user_id,
-        next_day.triggered_on,
         {{ is_kept }} as is_kept,
         {% for slot in range(1, slots + 1) -%}
         case
@@ -153,6 +228,17 @@ weekly_walk as (
         on
             weekly_walk.user_id = next_day.user_id
             and next_day.day_number = weekly_walk.day_number + 1
+),
+
+weekly_kept as (
+    select
+        daily_winners.send_key,
+        weekly_walk.is_kept
+    from weekly_walk
+    inner join daily_winners
+        on
+            weekly_walk.user_id = daily_winners.user_id
+            and weekly_walk.day_number = daily_winners.day_number
 ),
 
 final as (
@@ -173,13 +259,36 @@ final as (
         case
             when screened.screened_reason is not null then screened.screened_reason
             when daily_ranked.daily_rank > {{ rule('daily_email_cap') }} then 'daily_cap'
-            when not weekly_walk.is_kept then 'weekly_cap'
+            when not weekly_kept.is_kept then 'weekly_cap'
         end as suppressed_reason
     from screened
     left join daily_ranked
         on screened.send_key = daily_ranked.send_key
-    left join weekly_walk
-        on screened.send_key = weekly_walk.send_key
+    left join weekly_kept
+        on screened.send_key = weekly_kept.send_key
+    {%- if is_incremental() %}
+
+    union all
+
+    select
+        personal_bests_to_refresh.send_key,
+        personal_bests_to_refresh.user_id,
+        personal_bests_to_refresh.trigger_type,
+        personal_bests_to_refresh.triggered_on,
+        personal_bests_to_refresh.period_key,
+        stored_arbitration.priority,
+        personal_bests_to_refresh.detail_metric,
+        personal_bests_to_refresh.detail_value,
+        personal_bests_to_refresh.detail_ladder,
+        personal_bests_to_refresh.detail_level,
+        personal_bests_to_refresh.detail_badge,
+        personal_bests_to_refresh.pinned_recommendation,
+        stored_arbitration.is_holdout,
+        stored_arbitration.suppressed_reason
+    from personal_bests_to_refresh
+    inner join stored_arbitration
+        on personal_bests_to_refresh.send_key = stored_arbitration.send_key
+    {%- endif %}
 )
 
 select * from final
