@@ -25,9 +25,10 @@ def serving_path(pipeline: Pipeline) -> Path:
 
 
 def mart_row_counts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
+    # tables and views: the copy makes a table of each (fct_cohort_benchmarks_v1 is a view)
     tables = con.execute(
-        "select table_name from duckdb_tables() where database_name = ? and schema_name = 'marts'"
-        " order by table_name",
+        "select table_name from information_schema.tables "
+        "where table_catalog = ? and table_schema = 'marts' order by table_name",
         [catalog],
     ).fetchall()
     return {
