@@ -114,6 +114,11 @@
     cast('{{ value }}' as date)
 {%- endmacro %}
 
+{#- Text values as a list of SQL string literals, for an IN list written into a model. -#}
+{% macro string_literals(values) -%}
+    {%- for value in values %}'{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor -%}
+{%- endmacro %}
+
 {#-
     The rows of `relation` an incremental run reads (a query): those of the window and the
     `context_days` before it (rolling windows of up to context_days + 1 days read them from
@@ -169,7 +174,7 @@
             ~ ' except select distinct ' ~ column ~ ' from ' ~ this
         ).columns[0].values() | sort -%}
         {%- if new_values -%}
-            {{ column }} in ({% for value in new_values %}'{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor %})
+            {{ column }} in ({{ string_literals(new_values) }})
         {%- else -%}
             false
         {%- endif -%}

@@ -29,9 +29,5 @@
     {%- if not ids -%}
         {{- return('null') -}}
     {%- endif -%}
-    {%- set literals = [] -%}
-    {%- for id in ids -%}
-        {%- do literals.append("'" ~ (id | replace("'", "''")) ~ "'") -%}
-    {%- endfor -%}
-    {{- return(literals | join(', ')) -}}
+    {{- return(string_literals(ids)) -}}
 {%- endmacro %}
