@@ -84,7 +84,7 @@ def publish_serving_copy(warehouse: str | Path, serving_copy: str | Path) -> Pub
             f"(storage_version {_literal(STORAGE_VERSION)})"
         )
         tables = con.execute(
-            "select table_schema, table_name, table_type from information_schema.tables "
+            "select table_schema, table_name from information_schema.tables "
             "where table_catalog = 'warehouse' and table_schema in "
             f"({', '.join(_literal(schema) for schema in SERVING_SCHEMAS)}) "
             "order by table_schema, table_name"
@@ -92,7 +92,7 @@ def publish_serving_copy(warehouse: str | Path, serving_copy: str | Path) -> Pub
         rows = {}
         for schema in SERVING_SCHEMAS:
             con.execute(f"create schema serving.{_identifier(schema)}")
-        for schema, table, _ in tables:
+        for schema, table in tables:
             name = f"{_identifier(schema)}.{_identifier(table)}"
             # a view would point at the pipeline's schemas: every relation becomes a table
             con.execute(f"create table serving.{name} as select * from warehouse.{name}")
