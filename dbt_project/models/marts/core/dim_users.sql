@@ -19,7 +19,7 @@ final as (
         cast(timezone as {{ dbt.type_string() }}) as timezone,
         cast(role as {{ dbt.type_string() }}) as role,
         cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
-        {{ hash_bucket('user_id', 100, var('holdout_salt')) }} < {{ rule('holdout_pct') }} as is_holdout,
+        {{ hash_bucket(holdout_unit_column(), 100, var('holdout_salt')) }} < {{ rule('holdout_pct') }} as is_holdout,
         cast({{ email_hash('email') }} as {{ dbt.type_string() }}) as email_hash
     from users
 )
