@@ -19,6 +19,7 @@ from pathlib import Path
 # machine.
 STARTUP_DEADLINE_S = 420
 SHUTDOWN_GRACE_S = 30
+LAUNCH_TIMEOUT_S = 180
 
 WORKSPACE_QUERY = """
 query {
@@ -207,7 +208,11 @@ def repository_holding(url: str, job_name: str) -> dict:
 
 def launch_run(url: str, execution_params: dict) -> str:
     """Launch a run as the launchpad does; its run id."""
-    launched = graphql(url, LAUNCH_RUN_MUTATION, {"executionParams": execution_params})
+    # The webserver builds the run's execution plan before it answers: on a busy machine
+    # that takes more than the 30 s a query gets.
+    launched = graphql(
+        url, LAUNCH_RUN_MUTATION, {"executionParams": execution_params}, timeout=LAUNCH_TIMEOUT_S
+    )
     assert launched["launchRun"]["__typename"] == "LaunchRunSuccess", launched
     return launched["launchRun"]["run"]["runId"]
 
