@@ -13,7 +13,7 @@ DEMO_ENV := FLYWHEEL_RAW_DIR=$(DEMO_DIR)/raw FLYWHEEL_WAREHOUSE=$(DEMO_DIR)/flyw
 	FLYWHEEL_OUTBOX_DIR=$(DEMO_DIR)/outbox FLYWHEEL_EMAIL_BACKEND=outbox DBT_TARGET=duckdb \
 	FLYWHEEL_SEND_GRACE_DAYS=7
 
-.PHONY: setup system-deps demo test ui lint format bench bench-sending docs-emails
+.PHONY: setup system-deps demo test ui lint format bench bench-sending docs-emails docs-bi-chart
 
 setup: .venv/.synced
 
@@ -57,6 +57,9 @@ format: setup
 
 docs-emails: setup  ## Pictures of each trigger type's typical e-mail in the demo warehouse (after make demo)
 	$(DEMO_ENV) uv run --frozen flywheel docs-pictures
+
+docs-bi-chart: setup  ## The chart in docs/bi.md, from the demo's serving copy (after make demo)
+	$(DEMO_ENV) uv run --frozen flywheel docs-bi-chart
 
 # `make bench` takes about 40 minutes on 2 cores: 25 for the 1M and 10M data sets and the
 # e-mails, 15 for the daily run against 30, 90 and 360 days of history (180 is the 1M data

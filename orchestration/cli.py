@@ -381,3 +381,41 @@ def docs_pictures(docs_dir: Path | None, chromium: str) -> None:
     except WarehouseUnavailable as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Wrote {page} and its pictures")
+
+
+@main.command("docs-bi-chart")
+@click.option(
+    "--out",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The PNG to write (default: docs/bi_weekly_active_users_by_stage.png).",
+)
+def docs_bi_chart(path: Path | None) -> None:
+    """Chart weekly active users by engagement stage from the serving copy of the marts
+    (FLYWHEEL_SERVING_COPY, or next to FLYWHEEL_WAREHOUSE), with the SQL docs/bi.md shows."""
+    from orchestration.settings import REPO_ROOT
+
+    try:
+        from orchestration.serving.bi_chart import (
+            draw_weekly_active_users_by_stage,
+            weekly_active_users_by_stage,
+        )
+    except ImportError as error:
+        raise click.ClickException(
+            f"{error}: the chart needs matplotlib (uv sync installs the dev dependencies)"
+        ) from None
+    serving_copy = checked_settings().serving_copy_path()
+    if serving_copy is None:
+        raise click.ClickException(
+            "The chart reads the DuckDB serving copy: set DBT_TARGET=duckdb "
+            "(on PostgreSQL, run the same SQL on schema marts)."
+        )
+    try:
+        table = weekly_active_users_by_stage(serving_copy)
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    path = path or REPO_ROOT / "docs" / "bi_weekly_active_users_by_stage.png"
+    draw_weekly_active_users_by_stage(table, path)
+    first, last = table.index[0], table.index[-1]
+    click.echo(f"Wrote {path}: the {len(table)} weeks from {first:%Y-%m-%d} to {last:%Y-%m-%d}")

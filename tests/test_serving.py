@@ -1,6 +1,7 @@
 """The serving copy BI tools read: the public marts only, in a format DuckDB 1.x opens,
 swapped in atomically so that a reader held open never blocks a run nor breaks."""
 
+import re
 import shutil
 import stat
 import subprocess
@@ -11,8 +12,15 @@ import pytest
 
 from orchestration.runner import run_daily
 from orchestration.serving.assets import SERVING_COPY
+from orchestration.serving.bi_chart import (
+    QUERY,
+    draw_weekly_active_users_by_stage,
+    stages_in_order,
+    weekly_active_users_by_stage,
+)
 from orchestration.serving.copy import publish_serving_copy
-from orchestration.settings import Settings
+from orchestration.settings import REPO_ROOT, Settings
+from tests.browser import PNG_SIGNATURE
 from tests.pipeline import END_DATE, Pipeline
 
 # The product events added to the raw folder: new rows the next run brings into the marts
@@ -159,3 +167,27 @@ def test_duckdb_1_3_opens_the_serving_copy(demo_pipeline):
     with duckdb.connect(str(serving_path(demo_pipeline)), read_only=True) as con:
         assert int(tables) == len(mart_row_counts(con, "flywheel_serving"))
         assert int(rows) == sum(mart_row_counts(con, "flywheel_serving").values())
+
+
+def test_the_bi_chart_reads_the_serving_copy_with_the_sql_docs_bi_shows(demo_pipeline, tmp_path):
+    shown = re.findall(r"```sql\n(.*?)```", (REPO_ROOT / "docs" / "bi.md").read_text(), re.DOTALL)
+    assert QUERY.read_text() in shown, "docs/bi.md does not show the chart's SQL as it is"
+    serving_copy = serving_path(demo_pipeline)
+    table = weekly_active_users_by_stage(serving_copy)
+    assert list(table.columns) == stages_in_order()
+    assert len(table) >= 20  # the full weeks of half a year
+    # Each active user counts once a week, in one stage: the stages add up to the week's
+    # active users.
+    with duckdb.connect(str(serving_copy), read_only=True) as con:
+        active_users = dict(
+            con.execute(
+                "select date_trunc('week', activity_date)::date, count(distinct user_id) "
+                "from marts.fct_user_activity_daily where is_active group by 1"
+            ).fetchall()
+        )
+    assert {week.date(): users for week, users in table.sum(axis=1).items()} == {
+        week: active_users[week] for week in table.index.date
+    }
+    chart = tmp_path / "chart.png"
+    draw_weekly_active_users_by_stage(table, chart)
+    assert chart.read_bytes().startswith(PNG_SIGNATURE)
