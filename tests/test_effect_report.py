@@ -33,8 +33,8 @@ PAGE_FACTS = """() => ({
         sentence: section.querySelector('.sentence').innerText,
         lifts: [...section.querySelectorAll('tbody tr')].map(row => ({
             outcome: row.cells[0].innerText,
-            lift: row.cells[3].innerText,
-            verdict: row.cells[4].innerText,
+            lift: row.querySelector('.lift').innerText,
+            verdict: row.querySelector('.verdict').innerText,
         })),
         plot: (() => {
             const svg = section.querySelector('figure.plot svg');
@@ -159,8 +159,9 @@ def test_the_asset_links_the_report_from_its_metadata(demo_pipeline: Pipeline, t
             "report_directory": ReportDirectory(path=str(tmp_path / "reports")),
         },
     )
-    (materialization,) = result.asset_materializations_for_node("email_programme_report")
-    metadata = materialization.metadata
+    (event,) = result.get_asset_materialization_events()
+    assert event.asset_key == PROGRAMME_REPORT
+    metadata = event.materialization.metadata
     latest = tmp_path / "reports" / "programme-report.html"
     assert metadata["report"] == dg.MetadataValue.url(latest.as_uri())
     assert metadata["path"] == dg.MetadataValue.path(str(latest))

@@ -10,7 +10,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from orchestration.report.data import STAGES, Lift, StageWeek
-from orchestration.report.outcomes import OUTCOMES
+from orchestration.report.outcomes import OUTCOMES, Outcome
 
 VERDICT_COLOURS = {
     "higher": "#15803d",
@@ -47,57 +47,65 @@ def lift_plot(lifts: Sequence[Lift]) -> str:
     an error bar, 0 marked; a row without enough data says so instead of a point."""
     with matplotlib.rc_context(STYLE):
         outcomes = [outcome for outcome in OUTCOMES.values() if _of(lifts, outcome.name)]
-        columns = 2
+        columns = 3  # panels keep one width, however many outcomes have rows
         rows = -(-len(outcomes) // columns)
         locales = sorted({lift.locale for lift in lifts}, key=lambda name: (name != "all", name))
-        figure = Figure(figsize=(9, rows * (0.45 * len(locales) + 1.2)), layout="constrained")
-        axes = figure.subplots(rows, columns, squeeze=False).flatten()
+        figure = Figure(figsize=(9, rows * (0.3 * len(locales) + 0.9)), layout="constrained")
+        axes = figure.subplots(rows, columns, squeeze=False, sharey=True).flatten()
         for ax, outcome in zip(axes, outcomes, strict=False):
-            by_locale = {lift.locale: lift for lift in _of(lifts, outcome.name)}
-            ys = range(len(locales))
-            ax.axvline(0, color="#9ca3af", linewidth=1, linestyle="--", zorder=1)
-            for y, locale in zip(ys, locales, strict=True):
-                lift = by_locale.get(locale)
-                if lift is None:
-                    continue
-                if not lift.has_enough_data:
-                    ax.annotate(
-                        "not enough data",
-                        (0, y),
-                        xytext=(6, 0),
-                        textcoords="offset points",
-                        va="center",
-                        color=VERDICT_COLOURS["not enough data"],
-                        style="italic",
-                    )
-                    continue
-                value = lift.lift * outcome.scale
-                error = [
-                    [value - lift.lift_ci_low * outcome.scale],
-                    [lift.lift_ci_high * outcome.scale - value],
-                ]
-                ax.errorbar(
-                    value,
-                    y,
-                    xerr=error,
-                    fmt="o",
-                    color=VERDICT_COLOURS[lift.verdict],
-                    capsize=4,
-                    markersize=5,
-                    zorder=2,
-                )
-            ax.set_yticks(list(ys), [_locale_label(locale) for locale in locales])
-            ax.set_ylim(len(locales) - 0.5, -0.5)
-            low, high = ax.get_xlim()
-            reach = max(abs(low), abs(high))
-            ax.set_xlim(min(low, -0.1 * reach), max(high, 0.1 * reach))
-            ax.set_title(outcome.title)
-            ax.set_xlabel(f"lift, {outcome.unit}")
-            ax.spines["left"].set_visible(False)
-            ax.tick_params(axis="y", length=0)
+            _lift_panel(
+                ax, outcome, {lift.locale: lift for lift in _of(lifts, outcome.name)}, locales
+            )
+        axes[0].set_yticks(range(len(locales)), [_locale_label(locale) for locale in locales])
+        axes[0].set_ylim(len(locales) - 0.5, -0.5)
         for ax in axes[len(outcomes) :]:
             ax.set_visible(False)
         return svg(figure)
+
+
+def _lift_panel(ax, outcome: Outcome, by_locale: dict[str, Lift], locales: list[str]) -> None:
+    ax.axvline(0, color="#9ca3af", linewidth=1, linestyle="--", zorder=1)
+    drawn = False
+    for y, locale in enumerate(locales):
+        lift = by_locale.get(locale)
+        if lift is None:
+            continue
+        if not lift.has_enough_data:
+            ax.annotate(
+                "not enough data",
+                (0, y),
+                xytext=(5, 0),
+                textcoords="offset points",
+                va="center",
+                color=VERDICT_COLOURS["not enough data"],
+                style="italic",
+                fontsize=9,
+            )
+            continue
+        value = lift.lift * outcome.scale
+        low, high = lift.lift_ci_low * outcome.scale, lift.lift_ci_high * outcome.scale
+        ax.errorbar(
+            value,
+            y,
+            xerr=[[value - low], [high - value]],
+            fmt="o",
+            color=VERDICT_COLOURS[lift.verdict],
+            capsize=4,
+            markersize=5,
+            zorder=2,
+        )
+        drawn = True
+    if drawn:
+        low, high = ax.get_xlim()
+        margin = 0.1 * max(abs(low), abs(high))
+        ax.set_xlim(min(low, -margin), max(high, margin))  # 0 always in view
+    else:
+        ax.set_xlim(-1, 4)
+        ax.set_xticks([0])
+    ax.set_title(outcome.short_title)
+    ax.set_xlabel(f"lift, {outcome.unit}")
+    ax.spines["left"].set_visible(False)
+    ax.tick_params(axis="y", length=0)
 
 
 def stage_flow_plot(weeks: Sequence[StageWeek]) -> str:
@@ -130,7 +138,7 @@ def stage_flow_plot(weeks: Sequence[StageWeek]) -> str:
         moves.set_title("Stage changes during the week")
         moves.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
         moves.yaxis.set_major_formatter(lambda value, _: f"{abs(value):g}")
-        moves.set_xticks(list(xs), [week.week.strftime("%d %b") for week in weeks])
+        moves.set_xticks(list(xs), [week.week.strftime("%-d %b") for week in weeks])
         moves.set_xlabel("week starting")
         return svg(figure)
 

@@ -64,9 +64,7 @@ def mean_text(value: float | None, outcome: Outcome) -> str:
 
 
 def lift_text(lift: Lift) -> str:
-    """The lift with its interval, or 'not enough data' (never a number then)."""
-    if not lift.has_enough_data:
-        return "not enough data"
+    """The lift with its interval (only where there is enough data)."""
     outcome = OUTCOMES[lift.outcome]
     value, low, high = (
         number(x * outcome.scale, outcome.decimals, signed=True)
