@@ -193,10 +193,11 @@ class ProgrammeData:
 
 
 def _rows(con: Any, sql: str) -> list[dict[str, Any]]:
-    """The rows of a query as dicts, through the DB-API cursor both warehouses have."""
-    cursor = con.execute(sql)
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    """The rows of a query as dicts. Only DB-API calls on `con` itself, which a DuckDB
+    connection and a PostgreSQL cursor both answer (psycopg's execute returns nothing)."""
+    con.execute(sql)
+    names = [column[0] for column in con.description]
+    return [dict(zip(names, row, strict=True)) for row in con.fetchall()]
 
 
 def holdout_unit() -> str:
@@ -212,12 +213,12 @@ def read_programme_data(con: Any) -> ProgrammeData:
         for row in _rows(con, FUNNEL_SQL)
     }
     lifts = [Lift(**row) for row in _rows(con, LIFT_SQL)]
-    (min_effect_sample,) = con.execute(MIN_EFFECT_SAMPLE_SQL).fetchone()
+    (rule,) = _rows(con, MIN_EFFECT_SAMPLE_SQL)
     return ProgrammeData(
         funnels=funnels,
         lifts=lifts,
         stage_weeks=_stage_weeks(_rows(con, STAGE_FLOW_SQL))[-FLOW_WEEKS:],
-        min_effect_sample=int(min_effect_sample),
+        min_effect_sample=int(rule["value"]),
         holdout_unit=holdout_unit(),
     )
 

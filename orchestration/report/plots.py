@@ -23,7 +23,6 @@ MOVED_UP, MOVED_DOWN = "#15803d", "#b91c1c"
 STYLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "flywheel-report",  # the same ids on every run: reproducible files
-    "font.family": ["DejaVu Sans", "Helvetica", "Arial", "sans-serif"],
     "font.size": 10,
     "axes.spines.top": False,
     "axes.spines.right": False,
