@@ -169,6 +169,9 @@ def test_the_asset_links_the_report_from_its_metadata(demo_pipeline: Pipeline, t
         str(tmp_path / "reports" / f"programme-report-{END_DATE}.html")
     )
     assert TITLE in latest.read_text(encoding="utf-8")
+    trigger_types = metadata["trigger_types"].value
+    assert trigger_types >= 5
+    assert sum(metadata["verdicts"].data.values()) == trigger_types
 
 
 # A warehouse holding one trigger type of each verdict, in the marts' shape: the page must

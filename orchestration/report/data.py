@@ -173,7 +173,7 @@ class ProgrammeData:
     def lifts_of(self, trigger_type: str) -> list[Lift]:
         return [lift for lift in self.lifts if lift.trigger_type == trigger_type]
 
-    def headline(self, trigger_type: str) -> "Lift | None":
+    def headline(self, trigger_type: str) -> Lift | None:
         """The trigger type's headline lift: the headline outcome over every locale."""
         return next(
             (

@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from orchestration.report.data import NOT_ENOUGH_DATA, Funnel, Lift, ProgrammeData
-from orchestration.report.outcomes import HEADLINE, OUTCOMES, Outcome
+from orchestration.report.outcomes import OUTCOMES, POINTS, Outcome
 from orchestration.report.plots import lift_plot, stage_flow_plot
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -22,8 +22,7 @@ class TriggerSection:
 
     trigger_type: str
     funnel: Funnel
-    headline: Lift | None  # the headline outcome over every locale
-    verdict: str
+    verdict: str  # the headline outcome's over every locale
     sentence: str
     table: list[Lift]  # every outcome over every locale, in OUTCOMES' order
     plot: Markup | None
@@ -58,7 +57,7 @@ def mean_text(value: float | None, outcome: Outcome) -> str:
     """An outcome's mean as shown: shares as percentages, the rest in its unit."""
     if value is None:
         return "–"
-    if outcome.scale == 100:
+    if outcome.unit == POINTS:
         return percent(value)
     return f"{number(value, outcome.decimals)} {outcome.unit}"
 
@@ -130,7 +129,6 @@ def trigger_sections(data: ProgrammeData) -> list[TriggerSection]:
             TriggerSection(
                 trigger_type=trigger_type,
                 funnel=data.funnels.get(trigger_type, Funnel()),
-                headline=headline,
                 verdict=headline.verdict if headline else NOT_ENOUGH_DATA,
                 sentence=verdict_sentence(headline, data),
                 table=[overall[name] for name in OUTCOMES if name in overall],
@@ -163,7 +161,6 @@ def render_programme_report(data: ProgrammeData, day: date) -> str:
         day=day,
         data=data,
         sections=trigger_sections(data),
-        headline=OUTCOMES[HEADLINE],
         stage_plot=Markup(stage_flow_plot(data.stage_weeks)) if data.stage_weeks else None,
         css=Markup((TEMPLATES_DIR / "programme_report.css").read_text(encoding="utf-8")),
     )
