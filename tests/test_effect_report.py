@@ -4,13 +4,14 @@ readers see it, and opened by `flywheel report`."""
 import shutil
 import sys
 import webbrowser
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from orchestration.cli import main
 from orchestration.definitions import defs
@@ -19,6 +20,8 @@ from orchestration.report.data import read_programme_data
 from orchestration.report.directory import ReportDirectory
 from orchestration.report.render import TITLE, render_programme_report, trigger_title
 from orchestration.resources import Warehouse
+from orchestration.settings import Settings
+from orchestration.summary import print_summary
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.pipeline import END_DATE, Pipeline
 
@@ -93,6 +96,11 @@ def test_each_run_writes_the_report_a_reader_sees(demo_pipeline: Pipeline, brows
     reports = demo_pipeline.warehouse.with_name("reports")
     latest = reports / "programme-report.html"
     assert (reports / f"programme-report-{END_DATE}.html").read_bytes() == latest.read_bytes()
+
+    console = Console(record=True, width=240)
+    settings = Settings(_env_file=None, FLYWHEEL_WAREHOUSE=demo_pipeline.warehouse)
+    print_summary(settings, sent_since=datetime(2000, 1, 1), console=console)
+    assert latest.resolve().as_uri() in console.export_text()  # the run's summary links it
 
     lifts = demo_pipeline.query(
         "select trigger_type, outcome, verdict from marts.fct_email_lift where locale = 'all'"
