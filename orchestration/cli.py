@@ -200,6 +200,33 @@ def webhook(host: str, port: int) -> None:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {error}") from error
 
 
+@main.command()
+@click.option(
+    "--print-path",
+    is_flag=True,
+    help="Print the report's path instead of opening it (for machines without a browser).",
+)
+def report(print_path: bool) -> None:
+    """Open the latest e-mail programme report (FLYWHEEL_REPORT_DIR) in the browser: the
+    funnel and the measured effect of every trigger type, and the users' stages week by week.
+    Each run writes it (docs/effect.md)."""
+    import webbrowser
+
+    from orchestration.report.directory import ReportDirectory
+
+    latest = ReportDirectory.from_settings(checked_settings()).latest
+    if not latest.is_file():
+        raise click.ClickException(
+            f"No programme report at {latest} yet: `flywheel run` writes it."
+        )
+    if print_path:
+        click.echo(latest)
+    elif webbrowser.open(latest.as_uri()):
+        click.echo(f"Opened {latest}")
+    else:
+        click.echo(f"No browser to open it with; the report is {latest}")
+
+
 @main.command("email-hash-key")
 def email_hash_key() -> None:
     """Print the e-mail hash key (hex): the key of `email_hash` in the marts, derived from

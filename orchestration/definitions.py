@@ -8,6 +8,7 @@ from orchestration.emails.assets import email_send_ledger, rendered_emails
 from orchestration.ingestion.assets import raw_tables
 from orchestration.jobs import jobs
 from orchestration.quality import quality_checks, source_freshness_checks
+from orchestration.report.assets import email_programme_report
 from orchestration.resources import flywheel_resources
 from orchestration.schedules import schedules
 from orchestration.sensors import sensors
@@ -22,6 +23,7 @@ defs = dg.Definitions(
         email_send_ledger,
         email_feedback_models,
         serving_marts,
+        email_programme_report,
     ],
     asset_checks=[*quality_checks, *source_freshness_checks],
     jobs=jobs,

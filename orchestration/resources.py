@@ -13,6 +13,7 @@ from orchestration.alerts import AlertLog
 from orchestration.dbt.project import dbt_resource
 from orchestration.emails.delivery import DeliveryRules
 from orchestration.emails.sending.resource import EmailBackend
+from orchestration.report.directory import ReportDirectory
 from orchestration.serving.copy import ServingCopy
 from orchestration.settings import Settings
 
@@ -55,6 +56,7 @@ def flywheel_resources(settings: Settings) -> dict[str, Any]:
         "warehouse": Warehouse(path=str(settings.warehouse.resolve())),
         "raw_directory": RawDirectory(path=str(settings.raw_dir.resolve())),
         "serving_copy": ServingCopy.from_settings(settings),
+        "report_directory": ReportDirectory.from_settings(settings),
         "dbt": dbt_resource(),
         "email_backend": EmailBackend.from_settings(settings),
         "delivery_rules": DeliveryRules.from_settings(settings),

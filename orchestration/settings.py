@@ -43,6 +43,9 @@ class Settings(CodeLocationSettings):
     # The read-only copy of the marts BI tools read (DuckDB only; docs/bi.md). Unset: next to
     # the warehouse, `<warehouse name>_serving.duckdb`.
     serving_copy: Path | None = Field(None, alias="FLYWHEEL_SERVING_COPY")
+    # Where the e-mail programme report is written (docs/effect.md). Unset: `reports/` next to
+    # the warehouse.
+    report_dir: Path | None = Field(None, alias="FLYWHEEL_REPORT_DIR")
     email_backend: Literal["outbox", "sendgrid"] = Field("outbox", alias="FLYWHEEL_EMAIL_BACKEND")
     outbox_dir: Path = Field(REPO_ROOT / "outbox", alias="FLYWHEEL_OUTBOX_DIR")
     sendgrid_api_key: SecretStr | None = Field(None, alias="SENDGRID_API_KEY")
@@ -178,6 +181,11 @@ class Settings(CodeLocationSettings):
             return None
         warehouse = self.warehouse
         return self.serving_copy or warehouse.with_name(f"{warehouse.stem}_serving.duckdb")
+
+    def report_dir_path(self) -> Path:
+        """Where the programme report is written: FLYWHEEL_REPORT_DIR, or `reports/` next to
+        the warehouse."""
+        return self.report_dir or self.warehouse.with_name("reports")
 
     def postgres_connect_args(self) -> dict:
         return {

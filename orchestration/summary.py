@@ -9,6 +9,7 @@ from rich.table import Table
 
 from orchestration.emails.sending.outbox import outbox_stem
 from orchestration.engagement_report import measure_engagement
+from orchestration.report.directory import LATEST_NAME
 from orchestration.settings import Settings
 
 STAGING_MODELS = {
@@ -152,6 +153,12 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
         f"Warehouse: [bold]{settings.warehouse}[/bold] "
         "(schemas raw, staging, intermediate, marts, email)"
     )
+    report = settings.report_dir_path() / LATEST_NAME
+    if report.is_file():
+        console.print(
+            f"E-mail programme report (`flywheel report` opens it): {report.resolve().as_uri()}",
+            soft_wrap=True,
+        )
     if settings.email_backend == "outbox" and sent_by_trigger:
         console.print(f"Outbox: [bold]{settings.outbox_dir}[/bold]; open one of each kind:")
         for trigger_type, count, send_key in sent_by_trigger:

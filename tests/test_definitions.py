@@ -34,6 +34,7 @@ def test_one_group_per_layer_then_the_email_flow():
     assert groups["staging/stg_flywheel__send_ledger"] == "feedback"
     assert groups["marts/fct_email_effect"] == "feedback"
     assert groups["serving/marts"] == "serving"
+    assert groups["report/email_programme"] == "report"
     assert set(groups.values()) == {
         "raw",
         "seeds",
@@ -44,6 +45,7 @@ def test_one_group_per_layer_then_the_email_flow():
         "sending",
         "feedback",
         "serving",
+        "report",
     }
 
 

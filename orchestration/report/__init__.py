@@ -1,0 +1,1 @@
+"""The e-mail programme report: one HTML page for the people who own the automated e-mails."""
