@@ -178,12 +178,3 @@ class Settings(CodeLocationSettings):
             return None
         warehouse = self.warehouse
         return self.serving_copy or warehouse.with_name(f"{warehouse.stem}_serving.duckdb")
-
-    def postgres_connect_args(self) -> dict:
-        return {
-            "host": self.pg_host,
-            "port": self.pg_port,
-            "user": self.pg_user,
-            "password": self.pg_password.get_secret_value(),
-            "dbname": self.pg_database,
-        }
