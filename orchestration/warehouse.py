@@ -27,8 +27,8 @@ Dialect = Literal["duckdb", "postgres"]
 WAREHOUSE_ERRORS: tuple[type[Exception], ...] = (duckdb.Error, psycopg2.Error)
 
 # DuckDB's parameters (`?`, `$name`) and what psycopg2 must see differently (`%`), outside the
-# SQL's string literals (whose `%` psycopg2 also reads).
-_DUCKDB_TOKENS = re.compile(r"'(?:[^']|'')*'|\?|\$([A-Za-z_]\w*)|%")
+# SQL's comments and string literals (whose `%` psycopg2 also reads).
+_DUCKDB_TOKENS = re.compile(r"--[^\n]*|'(?:[^']|'')*'|\?|\$([A-Za-z_]\w*)|%")
 _NUMERIC = psycopg2.extensions.DECIMAL.values  # the type codes of numeric columns
 
 
@@ -40,7 +40,7 @@ def psycopg2_query(query: str, params: Sequence | Mapping | None) -> str:
 
     def replace(match: re.Match) -> str:
         token = match.group(0)
-        if token.startswith("'"):
+        if token.startswith(("'", "--")):
             return token.replace("%", "%%")
         if token == "?":
             return "%s"
