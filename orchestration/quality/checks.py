@@ -66,7 +66,7 @@ def unreadable(
     return dg.AssetCheckResult(
         passed=False,
         severity=severity,
-        description=f"could not read the warehouse {warehouse.path}: {problem}",
+        description=f"could not read the warehouse {warehouse.location}: {problem}",
         metadata={"error": problem},
     )
 
