@@ -93,54 +93,52 @@ class SuiteOutcome:
 def validate(batches: Iterable[SuiteBatch], postgres_url: str | None = None) -> list[SuiteOutcome]:
     """Run each batch's suite on its rows in one ephemeral Great Expectations context: a frame
     through the pandas data source, a query through the PostgreSQL data source at
-    `postgres_url` (a SQLAlchemy URL)."""
+    `postgres_url` (a SQLAlchemy URL), whose connections are closed at the end."""
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    sources: dict[str, Any] = {}
+    pandas_source = context.data_sources.add_pandas("flywheel_warehouse")
+    sql_source = None
     outcomes = []
-    for number, batch in enumerate(batches):
-        asset_name, rows = f"{number}_{batch.name}", batch.rows
-        if rows.query is None:
-            if "pandas" not in sources:
-                sources["pandas"] = context.data_sources.add_pandas("flywheel_warehouse")
-            definition = (
-                sources["pandas"]
-                .add_dataframe_asset(asset_name)
-                .add_batch_definition_whole_dataframe("whole_frame")
-            )
-            gx_batch = definition.get_batch(batch_parameters={"dataframe": rows.frame})
-            result_format = {"result_format": "COMPLETE"}
-        else:
-            if postgres_url is None:
-                raise ValueError(f"{batch.name}: a query to validate needs the PostgreSQL URL")
-            if "postgres" not in sources:
-                sources["postgres"] = context.data_sources.add_postgres(
+    try:
+        for number, batch in enumerate(batches):
+            asset_name, rows = f"{number}_{batch.name}", batch.rows
+            if rows.query is None:
+                definition = pandas_source.add_dataframe_asset(
+                    asset_name
+                ).add_batch_definition_whole_dataframe("whole_frame")
+                gx_batch = definition.get_batch(batch_parameters={"dataframe": rows.frame})
+                result_format = {"result_format": "COMPLETE"}
+            else:
+                if postgres_url is None:
+                    raise ValueError(f"{batch.name}: a query to validate needs the PostgreSQL URL")
+                sql_source = sql_source or context.data_sources.add_postgres(
                     "flywheel_warehouse_sql", connection_string=postgres_url
                 )
-            definition = (
-                sources["postgres"]
-                .add_query_asset(asset_name, query=rows.query)
-                .add_batch_definition_whole_table("whole_query")
+                definition = sql_source.add_query_asset(
+                    asset_name, query=rows.query
+                ).add_batch_definition_whole_table("whole_query")
+                gx_batch = definition.get_batch()
+                # each offending row comes back with every column, to name it (`offending_row`)
+                result_format = {
+                    "result_format": "COMPLETE",
+                    "unexpected_index_column_names": list(rows.columns),
+                }
+            result = gx_batch.validate(batch.suite, result_format=result_format)
+            outcomes.append(
+                SuiteOutcome(
+                    suite=batch.name,
+                    rows=_row_count(rows, result.results),
+                    evaluated=len(result.results),
+                    failures=tuple(
+                        _failure(batch, expectation_result)
+                        for expectation_result in result.results
+                        if not expectation_result.success
+                    ),
+                )
             )
-            gx_batch = definition.get_batch()
-            # each offending row comes back with every column, to name it (`offending_row`)
-            result_format = {
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": list(rows.columns),
-            }
-        result = gx_batch.validate(batch.suite, result_format=result_format)
-        outcomes.append(
-            SuiteOutcome(
-                suite=batch.name,
-                rows=_row_count(rows, result.results),
-                evaluated=len(result.results),
-                failures=tuple(
-                    _failure(batch, expectation_result)
-                    for expectation_result in result.results
-                    if not expectation_result.success
-                ),
-            )
-        )
+    finally:
+        if sql_source is not None:
+            sql_source.get_engine().dispose()
     return outcomes
 
 
