@@ -48,7 +48,6 @@ class Run:
 
     target: str
     root: Path
-    raw_dir: Path
     postgres: PostgresServer
     result: subprocess.CompletedProcess
     seconds: float
@@ -107,7 +106,7 @@ def runs(tmp_path_factory, postgres: PostgresServer) -> dict[str, Run]:
             capture_output=True,
             text=True,
         )
-        runs[target] = Run(target, root, raw_dir, postgres, result, time.monotonic() - started)
+        runs[target] = Run(target, root, postgres, result, time.monotonic() - started)
     return runs
 
 
