@@ -103,16 +103,12 @@ def load() -> None:
     other files load. The command then exits with status 1, as long as such a file is in the
     folder (`flywheel run` and the daily job go on instead, with a warning check).
     """
-    from orchestration.ingestion.loader import load_raw_directory, postgres_raw_writer
+    from orchestration.ingestion.loader import load_raw_directory
     from orchestration.resources import Warehouse
 
     settings = checked_settings()
-    if settings.dbt_target == "postgres":
-        with postgres_raw_writer(**settings.postgres_connect_args()) as writer:
-            loads = load_raw_directory(writer, settings.raw_dir)
-    else:
-        with Warehouse(path=str(settings.warehouse)).connect() as con:
-            loads = load_raw_directory(con, settings.raw_dir)
+    with Warehouse.from_settings(settings).raw_writer() as writer:
+        loads = load_raw_directory(writer, settings.raw_dir)
     loaded = [load for load in loads if load.status == "loaded"]
     set_aside = [load for load in loads if load.set_aside]
     click.echo(

@@ -7,14 +7,14 @@ makes the e-mails repetitive, jumpy or indiscreet shows up in both.
 
 from dataclasses import dataclass
 
-import duckdb
+from orchestration.warehouse import WarehouseConnection
 
 # Among the payloads that show a recommendation: the share each one leads.
 FIRST_RECOMMENDATIONS = """
 select recommendation_1, count(*), round(100.0 * count(*) / sum(count(*)) over (), 1)
 from email.rpt_email_payloads
 where recommendation_1 is not null
-group by all order by 2 desc, 1
+group by 1 order by 2 desc, 1
 """
 
 # Recommendations in e-mails for something the user (or, for account-level actions, the
@@ -66,7 +66,7 @@ left join marts.fct_email_triggers as triggers
     on triggers.trigger_type = 'level_up'
     and triggers.detail_ladder = ends.ladder
     and triggers.detail_level = ends.level
-group by all order by 1, 2 desc
+group by 1, 2, 3 order by 1, 2 desc
 """
 
 # Payloads that compare a user with fewer other active teammates than the team floor.
@@ -87,7 +87,7 @@ where payloads.user_pct_vs_team_avg is not null
 PUBLISHED_BANDS = """
 select employee_band, bool_or(is_published)
 from marts.fct_cohort_benchmarks
-group by all order by 1
+group by 1 order by 1
 """
 
 
@@ -106,7 +106,7 @@ class EngagementReport:
         return 100.0 * self.stage_changes_reversed / self.stage_changes if self.stage_changes else 0
 
 
-def measure_engagement(con: duckdb.DuckDBPyConnection) -> EngagementReport:
+def measure_engagement(con: WarehouseConnection) -> EngagementReport:
     changes, reversed_changes = con.execute(STAGE_REVERSALS).fetchone()
     return EngagementReport(
         first_recommendations=con.execute(FIRST_RECOMMENDATIONS).fetchall(),

@@ -186,12 +186,3 @@ class Settings(CodeLocationSettings):
         """Where the programme report is written: FLYWHEEL_REPORT_DIR, or `reports/` next to
         the warehouse."""
         return self.report_dir or self.warehouse.with_name("reports")
-
-    def postgres_connect_args(self) -> dict:
-        return {
-            "host": self.pg_host,
-            "port": self.pg_port,
-            "user": self.pg_user,
-            "password": self.pg_password.get_secret_value(),
-            "dbname": self.pg_database,
-        }

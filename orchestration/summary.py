@@ -3,14 +3,15 @@ and where to look."""
 
 from datetime import datetime
 
-import duckdb
 from rich.console import Console
 from rich.table import Table
 
 from orchestration.emails.sending.outbox import outbox_stem
 from orchestration.engagement_report import measure_engagement
 from orchestration.report.directory import LATEST_NAME
+from orchestration.resources import Warehouse
 from orchestration.settings import Settings
+from orchestration.warehouse import WarehouseConnection
 
 STAGING_MODELS = {
     "accounts": "staging.stg_product__accounts",
@@ -25,7 +26,7 @@ STAGES = """
 select entity_type, stage, count(*) from marts.fct_engagement_stages
 where as_of_date = (select max(as_of_date) from marts.fct_engagement_stages)
 group by entity_type, stage
-order by entity_type, list_position(['implement', 'reinforce', 'optimize', 'expand'], stage)
+order by entity_type, array_position(array['implement', 'reinforce', 'optimize', 'expand'], stage)
 """
 
 LEVELS = """
@@ -33,21 +34,21 @@ select levels.ladder, coalesce(levels.level, '(none yet)'), count(*)
 from marts.fct_gamification_levels as levels
 where levels.entity_type = 'user'
     and levels.as_of_date = (select max(as_of_date) from marts.fct_gamification_levels)
-group by all order by 1, min(levels.level_rank)
+group by 1, 2 order by 1, min(levels.level_rank)
 """
 
 # What this run handed to the backend (its daily and weekly-report jobs)
 SENT = """
 select trigger_type, locale, count(*) from email.send_ledger
 where status = 'accepted' and accepted_at >= ?
-group by all order by 1, 2
+group by 1, 2 order by 1, 2
 """
 
 # One e-mail of each trigger type to open: the one with the smallest send key
 SENT_BY_TRIGGER = """
 select trigger_type, count(*), min(send_key) from email.send_ledger
 where status = 'accepted' and accepted_at >= ?
-group by all order by 1
+group by 1 order by 1
 """
 
 SET_ASIDE = """
@@ -61,7 +62,7 @@ select trigger_type, count(*), count(*) filter (where suppressed_reason is null)
     count(*) filter (where suppressed_reason = 'holdout'),
     count(*) filter (where suppressed_reason in ('unsubscribed', 'bounced', 'spam_report')),
     count(*) filter (where suppressed_reason in ('daily_cap', 'weekly_cap'))
-from marts.fct_email_triggers group by all order by 1
+from marts.fct_email_triggers group by 1 order by 1
 """
 
 
@@ -77,7 +78,8 @@ def _table(title: str, columns: list[str], rows: list[tuple]) -> Table:
 def print_summary(settings: Settings, sent_since: datetime, console: Console | None = None) -> None:
     """The run's summary; `sent_since` (naive UTC) is when it started sending."""
     console = console or Console()
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    warehouse = Warehouse.from_settings(settings)
+    with warehouse.connect(read_only=True) as con:
         balance = " union all ".join(
             f"select '{table}' as table_name, "
             f"(select count(*) from raw.{table}) as raw, "
@@ -96,7 +98,7 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
         _print_set_aside(console, con)
         reasons = con.execute(
             "select source_table, reason, count(*) from marts.fct_data_quarantine "
-            "group by all order by 1, 2"
+            "group by 1, 2 order by 1, 2"
         ).fetchall()
         if reasons:
             console.print(
@@ -150,7 +152,7 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
                 "[/bold red] (an operator decides): docs/sending.md, operator queries"
             )
     console.print(
-        f"Warehouse: [bold]{settings.warehouse}[/bold] "
+        f"Warehouse: [bold]{warehouse.location}[/bold] "
         "(schemas raw, staging, intermediate, marts, email)"
     )
     report = settings.report_dir_path() / LATEST_NAME
@@ -166,7 +168,7 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
             console.print(f"  {trigger_type} ({count:,}): {page.as_uri()}", soft_wrap=True)
 
 
-def _print_set_aside(console: Console, con: duckdb.DuckDBPyConnection) -> None:
+def _print_set_aside(console: Console, con: WarehouseConnection) -> None:
     """The raw files the load set aside (raw._loaded_files), with their reasons, if any."""
     files = con.execute(SET_ASIDE).fetchall()
     if files:
@@ -179,7 +181,7 @@ def _print_set_aside(console: Console, con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _print_engagement(console: Console, con: duckdb.DuckDBPyConnection) -> None:
+def _print_engagement(console: Console, con: WarehouseConnection) -> None:
     """What the rules tell people: varied advice, stable stages, every step celebrated,
     comparisons only where they are fair and discreet."""
     report = measure_engagement(con)
@@ -211,7 +213,7 @@ def _print_engagement(console: Console, con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _sending_status(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], int, int] | None:
+def _sending_status(con: WarehouseConnection) -> tuple[list[tuple], int, int] | None:
     """The ledger status of the last run's e-mails, and the ledger's attempts in doubt and
     unresolved ones (all runs); None before anything was sent."""
     tables = {
@@ -225,7 +227,7 @@ def _sending_status(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], int, i
     outcomes = con.execute(
         "select ledger.status, coalesce(ledger.failure_kind, ''), count(*) "
         "from email.rendered_emails as rendered "
-        "join email.send_ledger as ledger using (send_key) group by all order by 1, 2"
+        "join email.send_ledger as ledger using (send_key) group by 1, 2 order by 1, 2"
     ).fetchall()
     in_doubt, unresolved = con.execute(
         "select count(*) filter (where status in ('pending', 'in_doubt')), "

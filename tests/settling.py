@@ -4,11 +4,10 @@ repeated the way the daily schedule repeats them, until every attempt in doubt i
 
 from datetime import UTC, datetime, timedelta
 
-import duckdb
-
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.sending import SendBackend, SendReport, send_emails
 from orchestration.emails.sending.events import EVENTS_RELATION
+from orchestration.warehouse import WarehouseConnection
 from tests.sendgrid_server import FakeSendGrid
 
 
@@ -25,21 +24,27 @@ class Clock:
         return self.now.replace(tzinfo=UTC).timestamp()
 
 
-def stage_events(con: duckdb.DuckDBPyConnection, server: FakeSendGrid) -> int:
+def stage_events(con: WarehouseConnection, server: FakeSendGrid) -> int:
     """The server's Event Webhook events so far, as `staging.stg_sendgrid__email_events`
     has them (the columns the sender reads). Returns how many."""
     rows = server.events()
     con.execute("create schema if not exists staging")
+    con.execute(f"drop table if exists {EVENTS_RELATION}")
     con.execute(
-        f"create or replace table {EVENTS_RELATION} (email_event_id varchar, "
+        f"create table {EVENTS_RELATION} (email_event_id varchar, "
         "sg_message_id varchar, send_key varchar, event_type varchar, event_at timestamp)"
     )
     if rows:
         con.executemany(
-            f"insert into {EVENTS_RELATION} values "
-            "(?, ?, ?, ?, make_timestamp(cast(? as bigint) * 1000000))",
+            f"insert into {EVENTS_RELATION} values (?, ?, ?, ?, ?)",
             [
-                [r["sg_event_id"], r["sg_message_id"], r["send_key"], r["event"], r["timestamp"]]
+                [
+                    r["sg_event_id"],
+                    r["sg_message_id"],
+                    r["send_key"],
+                    r["event"],
+                    datetime.fromtimestamp(int(r["timestamp"]), UTC).replace(tzinfo=None),
+                ]
                 for r in rows
             ],
         )
@@ -47,7 +52,7 @@ def stage_events(con: duckdb.DuckDBPyConnection, server: FakeSendGrid) -> int:
 
 
 def send_until_settled(
-    con: duckdb.DuckDBPyConnection,
+    con: WarehouseConnection,
     emails: list[RenderedEmail],
     backend: SendBackend,
     server: FakeSendGrid,

@@ -5,7 +5,6 @@ PostgreSQL must be installed (`make system-deps`); without it these tests fail.
 """
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -13,8 +12,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -35,6 +32,7 @@ from orchestration.settings import REPO_ROOT, Settings
 from tests.hmac_cases import assert_hmacs_match_python, dbt_show_arguments, shown_rows
 from tests.pipeline import END_DATE
 from tests.postgres_server import PostgresServer, postgres_server
+from tests.warehouse_tables import Table, assert_same_rows, duckdb_table, postgres_table
 
 DBT_PROJECT = REPO_ROOT / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"  # next to the interpreter, as in the venv
@@ -46,8 +44,6 @@ MART_MODELS = sorted(
     for path in (DBT_PROJECT / "models" / layer).rglob("*.sql")
 )
 TARGETS = ("duckdb", "postgres")
-FLOAT_TOLERANCE = 1e-9
-LOAD_TIME_COLUMNS = {"_loaded_at", "loaded_at"}
 # The e-mail hash key dbt gets on both targets, as docs/architecture.md tells to run dbt by hand.
 EMAIL_HASH_KEY = Settings(_env_file=None).email_hash_key()
 EVENTS_HEADER = b"event_id,user_id,account_id,event_name,occurred_at,properties\n"
@@ -86,21 +82,11 @@ class Warehouses:
         ]
         return subprocess.run(command, env=self.environment(), capture_output=True, text=True)
 
-    def table(self, target: str, relation: str) -> tuple[list[str], list[tuple]]:
+    def table(self, target: str, relation: str) -> Table:
         """The column names and normalised rows of a relation, without the load time."""
         if target == "duckdb":
-            with duckdb.connect(str(self.duckdb_path), read_only=True) as con:
-                result = con.execute(f"select * from {relation}")
-                columns, rows = [column[0] for column in result.description], result.fetchall()
-        else:
-            with closing(self.postgres.connect()) as con, con.cursor() as cursor:
-                cursor.execute(f"select * from {relation}")
-                columns, rows = [column[0] for column in cursor.description], cursor.fetchall()
-        # Each warehouse loaded the files at its own time; every other value must agree.
-        keep = [i for i, column in enumerate(columns) if column not in LOAD_TIME_COLUMNS]
-        return [columns[i] for i in keep], [
-            tuple(_normalise_value(row[i]) for i in keep) for row in rows
-        ]
+            return duckdb_table(self.duckdb_path, relation)
+        return postgres_table(self.postgres, relation)
 
 
 def dbt_failure(result: subprocess.CompletedProcess) -> str:
@@ -159,21 +145,9 @@ def builds(warehouses: Warehouses) -> dict[str, subprocess.CompletedProcess]:
 
 def assert_same_table(warehouses: Warehouses, relation: str) -> int:
     """The relation has the same columns and rows on both targets; its row count."""
-    columns, duck = warehouses.table("duckdb", relation)
-    pg_columns, pg = warehouses.table("postgres", relation)
-    assert pg_columns == columns, relation
-    assert len(pg) == len(duck), relation
-    differences = [
-        (dict(zip(columns, expected, strict=True)), dict(zip(columns, actual, strict=True)))
-        for expected, actual in zip(
-            sorted(duck, key=_sort_key), sorted(pg, key=_sort_key), strict=True
-        )
-        if not _rows_equal(expected, actual)
-    ]
-    assert differences == [], (
-        f"{relation}: {len(differences)} row(s) differ (duckdb, postgres): {differences[:3]}"
+    return assert_same_rows(
+        relation, warehouses.table("duckdb", relation), warehouses.table("postgres", relation)
     )
-    return len(duck)
 
 
 def test_raw_tables_are_identical(warehouses: Warehouses):
@@ -398,38 +372,3 @@ def _relation(warehouses: Warehouses, model: str) -> str:
         if node["resource_type"] == "model" and Path(node["original_file_path"]).stem == model
     ]
     return f"{node['schema']}.{node['alias']}"
-
-
-def _normalise_value(value):
-    """Values as Python compares them across adapters: numbers as float, timestamps naive UTC."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
-def _sort_key(row: tuple) -> tuple:
-    """A total order on rows of mixed types with nulls; floats rounded so noise sorts alike."""
-    return tuple(
-        (0, "")
-        if value is None
-        else (1, round(value, 6))
-        if isinstance(value, float)
-        else (1, value)
-        if isinstance(value, (int, date, datetime))
-        else (2, str(value))
-        for value in row
-    )
-
-
-def _rows_equal(expected: tuple, actual: tuple) -> bool:
-    return all(_values_equal(a, b) for a, b in zip(expected, actual, strict=True))
-
-
-def _values_equal(expected, actual) -> bool:
-    if isinstance(expected, float) or isinstance(actual, float):
-        if expected is None or actual is None:
-            return expected is actual
-        return math.isclose(expected, actual, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE)
-    return expected == actual

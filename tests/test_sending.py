@@ -1,5 +1,6 @@
 """The sender against a local SendGrid-compatible server (real HTTP over loopback, the official
-client unpatched) and against the outbox: exactly once, retries, rejections, secrets."""
+client unpatched) and against the outbox: exactly once, retries, rejections, secrets. Every
+test that takes `con` runs with the ledger in DuckDB and in PostgreSQL (a throwaway server)."""
 
 import dataclasses
 import email
@@ -11,7 +12,9 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +44,8 @@ from orchestration.emails.sending.ledger import LEDGER_DDL, record_pending, utc_
 from orchestration.emails.sending.outbox import SEND_AT_HEADER
 from orchestration.emails.unsubscribe_token import read_token
 from orchestration.settings import Settings
+from orchestration.warehouse import connect_postgres
+from tests.postgres_server import PostgresServer, postgres_server
 from tests.sendgrid_server import FakeSendGrid
 from tests.settling import Clock, send_until_settled, stage_events
 from tests.test_delivery import ZONES, assert_in_window
@@ -76,12 +81,27 @@ def ledger_rows(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
     return {row[0]: row[1:] for row in rows}
 
 
-@pytest.fixture
-def con(tmp_path: Path):
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    ensure_send_ledger(connection)
-    yield connection
-    connection.close()
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def con(request, tmp_path: Path):
+    """A warehouse with the send ledger: a DuckDB file, or a new PostgreSQL database."""
+    if request.param == "duckdb":
+        connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+        ensure_send_ledger(connection)
+        yield connection
+        connection.close()
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    database = f"ledger_{uuid.uuid4().hex}"
+    server.create_database(database)
+    with connect_postgres(server.connect_args(database)) as connection:
+        ensure_send_ledger(connection)
+        yield connection
 
 
 @pytest.fixture

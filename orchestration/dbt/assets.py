@@ -1,5 +1,6 @@
 """dbt models, seeds and tests as Dagster assets and asset checks."""
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -9,9 +10,12 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.dbt.project import dbt_environment, flywheel_dbt, keep_parse_state
+from orchestration.email_hash import EMAIL_HASH_KEY_ENV
+from orchestration.email_hash import dbt_environment as email_hash_environment
 from orchestration.ingestion.assets import raw_asset_key
 from orchestration.partitions import daily_partitions, one_run_per_backfill, partition_days
 from orchestration.resources import Warehouse
+from orchestration.settings import Settings
 
 # The feedback marts read the send ledger, which the sending step writes after the payload
 # models are built: they form a second dbt step, downstream of the send.
@@ -118,6 +122,17 @@ def events_through_var(instant: str) -> str:
     return at.isoformat(sep=" ", timespec="seconds")
 
 
+def postgres_session_environment() -> dict[str, str]:
+    """PGOPTIONS giving dbt's PostgreSQL connections the e-mail hash key (on DuckDB the plugin
+    orchestration/dbt/duckdb_plugin.py sets it), the plugin's key: FLYWHEEL_SECRET_KEY's, else
+    FLYWHEEL_EMAIL_HASH_KEY, else the development key's (the outbox demo)."""
+    settings = Settings()
+    key = os.environ.get(EMAIL_HASH_KEY_ENV)
+    if settings.secret_key is not None or not key:
+        key = settings.email_hash_key()
+    return {"PGOPTIONS": email_hash_environment(key)["PGOPTIONS"]}
+
+
 def dbt_build(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse, config: DbtBuild
 ) -> Iterator[Any]:
@@ -136,7 +151,8 @@ def dbt_build(
     args = ["build", "--exclude", "test_type:unit"]
     if config.full_refresh:
         args.append("--full-refresh")
-    with dbt_environment(run_vars, warehouse.path):
+    extra = postgres_session_environment() if warehouse.target == "postgres" else None
+    with dbt_environment(run_vars, warehouse.path, extra):
         invocation = dbt.cli(args, context=context)
     yield from invocation.stream()
     keep_parse_state(invocation.target_path)

@@ -110,15 +110,19 @@ RUN_VARS = ("min_date", "max_date", "as_of_date", "events_through")
 
 
 @contextmanager
-def dbt_environment(run_vars: Mapping[str, str], warehouse_path: str) -> Iterator[None]:
+def dbt_environment(
+    run_vars: Mapping[str, str], warehouse_path: str, extra: Mapping[str, str] | None = None
+) -> Iterator[None]:
     """The environment the dbt process starts in (dagster-dbt gives it this process's, and
-    takes no other): the run's window as FLYWHEEL_DBT_<NAME> (empty when unset), and the
-    warehouse resource's file. Restored when the block ends; start dbt in it, then stream.
+    takes no other): the run's window as FLYWHEEL_DBT_<NAME> (empty when unset), the
+    warehouse resource's file, and `extra`. Restored when the block ends; start dbt in it,
+    then stream.
 
     Not dbt vars: dbt parses the whole project again when its vars change, so a daily run
     with a new date would never reuse the parse of the run before (`keep_parse_state`)."""
     values = {f"FLYWHEEL_DBT_{name.upper()}": run_vars.get(name, "") for name in RUN_VARS}
     values["FLYWHEEL_WAREHOUSE"] = warehouse_path
+    values.update(extra or {})
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:

@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import dagster as dg
-import duckdb
 from jinja2 import TemplateError
 
 from orchestration.dbt.assets import SENDING_GROUP
@@ -26,12 +25,13 @@ from orchestration.partitions import daily_partitions, one_run_per_backfill, par
 from orchestration.quality import INBOX_GUARDED_ASSETS
 from orchestration.resources import Warehouse
 from orchestration.settings import Settings
+from orchestration.warehouse import WarehouseConnection
 
 RENDERED = dg.AssetKey(["email", "rendered_emails"])
 SEND_LEDGER = dg.AssetKey(["email", "send_ledger"])
 
 RENDERED_DDL = """
-create or replace table email.rendered_emails (
+create table email.rendered_emails (
     send_key varchar primary key, to_email varchar not null, to_name varchar,
     subject varchar not null, html varchar not null, text varchar not null,
     trigger_type varchar not null, locale varchar not null, headers varchar not null,
@@ -67,7 +67,7 @@ class EmailSelection(dg.Config):
 
 
 def due_payloads(
-    con: duckdb.DuckDBPyConnection, day: date, selection: EmailSelection, rules: DeliveryRules
+    con: WarehouseConnection, day: date, selection: EmailSelection, rules: DeliveryRules
 ) -> tuple[list[str], list[tuple]]:
     """The payload rows a run renders: (column names, rows)."""
     weekly = selection.weekly_reports_at is not None
@@ -117,7 +117,7 @@ def _as_date(value: date | datetime) -> date:
     # makes a failed check stop the send: Dagster blocks only direct dependents.
     deps=list(INBOX_GUARDED_ASSETS),
     group_name=SENDING_GROUP,
-    kinds={"jinja", "duckdb"},
+    kinds={"jinja", "duckdb", "postgres"},
     partitions_def=daily_partitions,
     backfill_policy=one_run_per_backfill,
     description="The e-mails due on the partition's last day (grace: FLYWHEEL_SEND_GRACE_DAYS), "
@@ -146,6 +146,7 @@ def rendered_emails(
                 emails.append(replace(email, delivery=delivery_slot(payload, delivery_rules)))
             except (KeyError, ValueError, TemplateError) as error:
                 failures[payload["send_key"]] = f"{type(error).__name__}: {error}"
+        con.execute("drop table if exists email.rendered_emails")  # PostgreSQL: no `or replace`
         con.execute(RENDERED_DDL)
         if emails:
             con.executemany(
@@ -213,7 +214,7 @@ _LISTED = 20
     key=SEND_LEDGER,
     deps=[RENDERED],
     group_name=SENDING_GROUP,
-    kinds={"sendgrid", "duckdb"},
+    kinds={"sendgrid", "duckdb", "postgres"},
     partitions_def=daily_partitions,
     backfill_policy=one_run_per_backfill,
     check_specs=[EVERY_DUE_EMAIL_SENT, NO_EMAIL_IN_DOUBT],

@@ -28,7 +28,7 @@ def raw_asset_key(table: str) -> dg.AssetKey:
             group_name="raw",
             description=f"Raw `{table.name}` rows, loaded as text from "
             f"FLYWHEEL_RAW_DIR/{table.name}/ (CSV or Parquet), one transaction per file.",
-            kinds={"duckdb"},
+            kinds={"duckdb", "postgres"},
             skippable=True,
         )
         for table in RAW_TABLES.values()
@@ -60,14 +60,14 @@ def raw_tables(
     it, and the valid files load as usual. Nothing is moved or deleted, and nothing already in
     the warehouse changes because of it.
     """
-    with warehouse.connect() as con:
-        ensure_raw_schema(con)
+    with warehouse.raw_writer() as writer:
+        ensure_raw_schema(writer)
         for key in sorted(context.selected_asset_keys):
             table = key.path[-1]
-            loads = load_table(con, raw_directory.root, table)
+            loads = load_table(writer, raw_directory.root, table)
             loaded = [load for load in loads if load.status == "loaded"]
             set_aside = [load for load in loads if load.set_aside]
-            total = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            total = writer.row_count(table)
             context.log.info(
                 f"raw.{table}: {len(loaded)} new file(s), {sum(f.rows for f in loaded)} row(s)"
             )

@@ -73,6 +73,18 @@ _LEDGER_UPSERT = (
     "row_count = excluded.row_count, loaded_at = excluded.loaded_at, "
     "status = excluded.status, reason = excluded.reason"
 )
+# PostgreSQL has no try_cast: the freshness check reads the raw events' times through this
+# (orchestration/quality/suites/events.py), on every run, dbt's staging functions or not.
+_TRY_TIMESTAMPTZ = """
+create or replace function raw.try_timestamptz(value text)
+returns timestamptz language plpgsql stable parallel safe as $fn$
+begin
+    return value::timestamptz;
+exception when others then
+    return null;
+end;
+$fn$
+"""
 CHANGED_AFTER_LOAD = (
     "changed after it was loaded; raw files are append-only, so write the new rows to a new "
     "file (the rows loaded before stay; restore the file's content to clear this)"
@@ -130,6 +142,8 @@ class RawWriter(Protocol):
 
     # Errors of `append` that mean the file cannot be loaded (it fails alone, by name).
     file_errors: tuple[type[Exception], ...]
+    # What this warehouse's raw schema needs besides the tables.
+    schema_ddl: tuple[str, ...]
 
     @property
     def reader(self) -> duckdb.DuckDBPyConnection:
@@ -174,6 +188,7 @@ class DuckDBRawWriter:
     """Writes into a DuckDB warehouse, through the same connection that reads the files."""
 
     file_errors = (duckdb.Error,)
+    schema_ddl = ()
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
@@ -245,6 +260,7 @@ class PostgresRawWriter:
     """
 
     file_errors = (duckdb.Error, psycopg2.DataError)
+    schema_ddl = (_TRY_TIMESTAMPTZ,)
 
     def __init__(self, connection) -> None:
         """`connection`: an open psycopg2 connection, not in autocommit mode."""
@@ -354,7 +370,7 @@ def ensure_raw_schema(target: "duckdb.DuckDBPyConnection | RawWriter") -> None:
                 f'alter table raw.{table.name} add column if not exists "{column}" varchar'
             )
     writer.execute(_LEDGER_DDL)
-    for statement in _LEDGER_MIGRATION:
+    for statement in (*_LEDGER_MIGRATION, *writer.schema_ddl):
         writer.execute(statement)
 
 

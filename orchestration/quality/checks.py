@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import dagster as dg
-import duckdb
 from dagster_dbt import get_asset_key_for_model
 
 from orchestration.dbt.assets import flywheel_dbt_models
@@ -26,6 +25,7 @@ from orchestration.ingestion.assets import raw_asset_key
 from orchestration.partitions import run_last_day
 from orchestration.quality import thresholds
 from orchestration.resources import Warehouse
+from orchestration.warehouse import WAREHOUSE_ERRORS, WarehouseConnection
 
 if TYPE_CHECKING:
     from orchestration.quality.validation import SuiteBatch, SuiteOutcome
@@ -41,7 +41,7 @@ INBOX_GUARDED_ASSETS = (EVENTS, EMAIL_PAYLOADS, RAW_EVENTS)
 # At most this many failure messages in a check's description; metadata lists them all.
 MAX_MESSAGES_IN_DESCRIPTION = 3
 
-BuildBatches = Callable[[duckdb.DuckDBPyConnection], Sequence["SuiteBatch"]]
+BuildBatches = Callable[[WarehouseConnection], Sequence["SuiteBatch"]]
 
 
 def run_as_of(context: dg.AssetCheckExecutionContext) -> date | None:
@@ -60,13 +60,13 @@ def read_batches(warehouse: Warehouse, build_batches: BuildBatches) -> Sequence[
 
 
 def unreadable(
-    warehouse: Warehouse, error: duckdb.Error, *, severity: dg.AssetCheckSeverity
+    warehouse: Warehouse, error: Exception, *, severity: dg.AssetCheckSeverity
 ) -> dg.AssetCheckResult:
     problem = str(error).strip().splitlines()[0]
     return dg.AssetCheckResult(
         passed=False,
         severity=severity,
-        description=f"could not read the warehouse {warehouse.path}: {problem}",
+        description=f"could not read the warehouse {warehouse.location}: {problem}",
         metadata={"error": problem},
     )
 
@@ -80,9 +80,9 @@ def evaluate(
 
     try:
         batches = read_batches(warehouse, build_batches)
-    except duckdb.Error as error:
+    except WAREHOUSE_ERRORS as error:
         return unreadable(warehouse, error, severity=severity)
-    return check_result(validate(batches), severity=severity)
+    return check_result(validate(batches, warehouse.postgres_url()), severity=severity)
 
 
 def check_result(
@@ -229,11 +229,11 @@ def events_are_fresh(
                 ),
             ),
         )
-    except duckdb.Error as error:
+    except WAREHOUSE_ERRORS as error:
         return unreadable(warehouse, error, severity=ERROR)
-    result = check_result(validate([blocking]), severity=ERROR)
+    result = check_result(validate([blocking], warehouse.postgres_url()), severity=ERROR)
     if result.passed:
-        result = check_result(validate([warning]), severity=WARN)
+        result = check_result(validate([warning], warehouse.postgres_url()), severity=WARN)
     return result
 
 

@@ -13,6 +13,7 @@ import yaml
 
 from orchestration.report.outcomes import HEADLINE
 from orchestration.settings import REPO_ROOT
+from orchestration.warehouse import WarehouseConnection
 
 # The stages in their order: moving to a later one is moving up.
 STAGES = ("implement", "reinforce", "optimize", "expand")
@@ -192,12 +193,11 @@ class ProgrammeData:
         }
 
 
-def _rows(con: Any, sql: str) -> list[dict[str, Any]]:
-    """The rows of a query as dicts. Only DB-API calls on `con` itself, which a DuckDB
-    connection and a PostgreSQL cursor both answer (psycopg's execute returns nothing)."""
-    con.execute(sql)
-    names = [column[0] for column in con.description]
-    return [dict(zip(names, row, strict=True)) for row in con.fetchall()]
+def _rows(con: WarehouseConnection, sql: str) -> list[dict[str, Any]]:
+    """The rows of a query as dicts, from the result `execute` returns on either warehouse."""
+    result = con.execute(sql)
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def holdout_unit() -> str:
@@ -206,7 +206,7 @@ def holdout_unit() -> str:
     return config["vars"]["holdout_unit"]
 
 
-def read_programme_data(con: Any) -> ProgrammeData:
+def read_programme_data(con: WarehouseConnection) -> ProgrammeData:
     """Everything the report shows, from a warehouse connection (read only)."""
     funnels = {
         row.pop("trigger_type"): Funnel(**{name: int(value or 0) for name, value in row.items()})

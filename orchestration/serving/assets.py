@@ -23,11 +23,9 @@ LAST_MARTS = sorted(key for key in email_feedback_models.keys if key.path[0] in 
     key=SERVING_COPY,
     deps=LAST_MARTS,
     group_name=SERVING_GROUP,
-    kinds={"duckdb"},
+    kinds={"duckdb", "postgres"},
     partitions_def=daily_partitions,
     backfill_policy=one_run_per_backfill,
-    # On PostgreSQL there is no copy: the marts schema is the serving layer.
-    output_required=False,
 )
 def serving_marts(
     context: dg.AssetExecutionContext, warehouse: Warehouse, serving_copy: ServingCopy
@@ -39,6 +37,13 @@ def serving_marts(
     nothing is published."""
     if serving_copy.path is None:
         context.log.info("No serving copy on PostgreSQL: BI tools read the marts schema.")
+        yield dg.MaterializeResult(
+            metadata={
+                "published": False,
+                "serving_layer": f"schema marts of {warehouse.location} (no copy on PostgreSQL; "
+                "BI tools connect with the read-only role of docs/bi.md)",
+            }
+        )
         return
     published = publish_serving_copy(warehouse.path, serving_copy.path)
     context.log.info(

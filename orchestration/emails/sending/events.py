@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-import duckdb
+from orchestration.warehouse import WAREHOUSE_ERRORS, WarehouseConnection
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class EventLog:
 
 
 class EventSource(Protocol):
-    def read(self, con: duckdb.DuckDBPyConnection, send_keys: list[str]) -> EventLog: ...
+    def read(self, con: WarehouseConnection, send_keys: list[str]) -> EventLog: ...
 
 
 @dataclass(frozen=True)
@@ -81,10 +81,10 @@ class WarehouseEvents:
 
     relation: str = EVENTS_RELATION
 
-    def read(self, con: duckdb.DuckDBPyConnection, send_keys: list[str]) -> EventLog:
+    def read(self, con: WarehouseConnection, send_keys: list[str]) -> EventLog:
         try:
             return self._read(con, send_keys)
-        except duckdb.Error as error:  # e.g. a view over a raw table that is being rebuilt
+        except WAREHOUSE_ERRORS as error:  # e.g. a view over a raw table that is being rebuilt
             logger.warning(
                 "send: the provider's events in %s cannot be read (%s): nothing is settled "
                 "by events in this run",
@@ -93,7 +93,7 @@ class WarehouseEvents:
             )
             return EventLog()
 
-    def _read(self, con: duckdb.DuckDBPyConnection, send_keys: list[str]) -> EventLog:
+    def _read(self, con: WarehouseConnection, send_keys: list[str]) -> EventLog:
         schema, _, name = self.relation.rpartition(".")
         found = con.execute(
             "select count(*) from information_schema.tables "

@@ -6,7 +6,8 @@ the ledger as a source and an operator can query both. They hold what the sender
 nothing personal: the recipient's address only as an MD5 hash (of the trimmed, lower-cased
 address), never the API key.
 
-Every function here runs on the thread that owns the DuckDB connection. The writes of a unit
+Every function here runs on the thread that owns the warehouse connection (DuckDB or
+PostgreSQL: the same SQL on both). The writes of a unit
 of messages are one statement each (a whole unit `pending` before its requests, then every
 answer), so a crash never loses a write that was made before the provider calls it guards.
 Functions that write several statements take a transaction of their own.
@@ -18,10 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-import duckdb
-
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.sending.backend import Attempt
+from orchestration.warehouse import WarehouseConnection, dialect
 
 LEDGER_TABLE = "email.send_ledger"
 BATCHES_TABLE = "email.send_batches"
@@ -156,7 +156,7 @@ class LedgerConflict(RuntimeError):
     """A write found the row in a state the sender did not expect (never overwrite a send)."""
 
 
-def ensure_send_ledger(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_send_ledger(con: WarehouseConnection) -> None:
     """Create the `email` schema, the send ledger and the batch table if they do not exist,
     and bring a ledger an earlier version created up to date: the columns added since (null
     in existing rows: their time was not recorded) and the `in_doubt` status."""
@@ -167,9 +167,12 @@ def ensure_send_ledger(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(BATCHES_DDL)
 
 
-def _allow_in_doubt(con: duckdb.DuckDBPyConnection) -> None:
+def _allow_in_doubt(con: WarehouseConnection) -> None:
     """A ledger from before the `in_doubt` status has a check constraint without it. DuckDB
-    cannot alter a constraint, so the table is rebuilt with its rows, in one transaction."""
+    cannot alter a constraint, so the table is rebuilt with its rows, in one transaction.
+    (Every ledger on PostgreSQL was created with `in_doubt`.)"""
+    if dialect(con) != "duckdb":
+        return
     checks = con.execute(
         "select constraint_text from duckdb_constraints() where schema_name = 'email' "
         "and table_name = 'send_ledger' and constraint_type = 'CHECK'"
@@ -201,7 +204,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def fetch_rows(con: duckdb.DuckDBPyConnection, send_keys: Iterable[str]) -> dict[str, LedgerRow]:
+def fetch_rows(con: WarehouseConnection, send_keys: Iterable[str]) -> dict[str, LedgerRow]:
     keys = list(send_keys)
     if not keys:
         return {}
@@ -212,7 +215,7 @@ def fetch_rows(con: duckdb.DuckDBPyConnection, send_keys: Iterable[str]) -> dict
     return {row[0]: LedgerRow(*row) for row in rows}
 
 
-def rows_in_doubt(con: duckdb.DuckDBPyConnection) -> list[LedgerRow]:
+def rows_in_doubt(con: WarehouseConnection) -> list[LedgerRow]:
     """Every row whose last attempt may have been taken (`pending` or `in_doubt`)."""
     rows = con.execute(
         f"select {_COLUMNS} from {LEDGER_TABLE} where status in ('pending', 'in_doubt') "
@@ -221,9 +224,7 @@ def rows_in_doubt(con: duckdb.DuckDBPyConnection) -> list[LedgerRow]:
     return [LedgerRow(*row) for row in rows]
 
 
-def batch_members(
-    con: duckdb.DuckDBPyConnection, batch_ids: Iterable[str]
-) -> dict[str, list[LedgerRow]]:
+def batch_members(con: WarehouseConnection, batch_ids: Iterable[str]) -> dict[str, list[LedgerRow]]:
     """The rows whose last attempt is in each batch and could deliver (accepted, pending or
     in doubt): what a cancel of the batch withdraws."""
     ids = list(batch_ids)
@@ -243,7 +244,7 @@ def batch_members(
 
 
 def record_pending(
-    con: duckdb.DuckDBPyConnection, email: RenderedEmail, attempt: Attempt, now: datetime
+    con: WarehouseConnection, email: RenderedEmail, attempt: Attempt, now: datetime
 ) -> None:
     """Before a provider call: the attempt (batch id, send_at, scheduled_for) and attempts
     + 1."""
@@ -252,7 +253,7 @@ def record_pending(
 
 
 def record_pending_unit(
-    con: duckdb.DuckDBPyConnection,
+    con: WarehouseConnection,
     attempts: Sequence[tuple[RenderedEmail, Attempt]],
     now: datetime,
 ) -> set[str]:
@@ -309,7 +310,7 @@ def record_pending_unit(
 
 
 def record_results(
-    con: duckdb.DuckDBPyConnection, results: Sequence[AttemptResult], now: datetime
+    con: WarehouseConnection, results: Sequence[AttemptResult], now: datetime
 ) -> None:
     """After a unit's provider calls, in one statement: each pending attempt's answer."""
     if not results:
@@ -333,6 +334,7 @@ def record_results(
         ) as answer
         where ledger.send_key = answer.send_key and ledger.status = 'pending'
             and ledger.batch_id is not distinct from answer.batch_id
+        returning ledger.send_key
         """,
         {
             "keys": _text([r.send_key for r in results]),
@@ -344,13 +346,13 @@ def record_results(
             "made": [r.made for r in results],
             "now": now,
         },
-    ).fetchone()[0]  # rows written
-    if written != len(results):
-        raise LedgerConflict(f"{len(results) - written} answer(s) found no pending attempt")
+    ).fetchall()
+    if len(written) != len(results):
+        raise LedgerConflict(f"{len(results) - len(written)} answer(s) found no pending attempt")
 
 
 def record_not_sent(
-    con: duckdb.DuckDBPyConnection,
+    con: WarehouseConnection,
     emails: Sequence[RenderedEmail],
     backend: str,
     kind: FailureKind,
@@ -392,7 +394,7 @@ def record_not_sent(
 
 
 def settle_rows(
-    con: duckdb.DuckDBPyConnection,
+    con: WarehouseConnection,
     send_keys: Sequence[str],
     kind: FailureKind,
     reasons: Sequence[str],
@@ -416,9 +418,7 @@ def settle_rows(
     )
 
 
-def record_doubt_reasons(
-    con: duckdb.DuckDBPyConnection, reasons: dict[str, str], now: datetime
-) -> None:
+def record_doubt_reasons(con: WarehouseConnection, reasons: dict[str, str], now: datetime) -> None:
     """Why each row in doubt is still in doubt (e.g. its batch's cancel was refused)."""
     if not reasons:
         return
@@ -439,7 +439,7 @@ def record_doubt_reasons(
 
 
 def confirm_delivered(
-    con: duckdb.DuckDBPyConnection,
+    con: WarehouseConnection,
     confirmed: Sequence[tuple[str, datetime, str | None]],
     now: datetime,
 ) -> None:
@@ -474,7 +474,7 @@ def confirm_delivered(
 
 
 def fetch_batches(
-    con: duckdb.DuckDBPyConnection, statuses: Iterable[BatchStatus] | None = None
+    con: WarehouseConnection, statuses: Iterable[BatchStatus] | None = None
 ) -> dict[str, BatchRow]:
     query = (
         "select batch_id, backend, status, first_send_at, last_send_at, messages, "
@@ -487,7 +487,7 @@ def fetch_batches(
     return {row[0]: BatchRow(*row) for row in con.execute(query, params).fetchall()}
 
 
-def cancel_slots_in_use(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
+def cancel_slots_in_use(con: WarehouseConnection, now: datetime) -> int:
     """Batches this ledger cancelled (or asked to) that the provider still counts: until the
     last of their messages' send_at has passed."""
     return con.execute(
@@ -498,7 +498,7 @@ def cancel_slots_in_use(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
 
 
 def record_cancel_requested(
-    con: duckdb.DuckDBPyConnection,
+    con: WarehouseConnection,
     batch_id: str,
     backend: str,
     members: Sequence[LedgerRow],
@@ -533,7 +533,7 @@ def record_cancel_requested(
 
 
 def record_cancel_answer(
-    con: duckdb.DuckDBPyConnection,
+    con: WarehouseConnection,
     batch_id: str,
     status: BatchStatus,
     reason: str | None,

@@ -38,8 +38,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-import duckdb
-
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.sending import ledger
 from orchestration.emails.sending.backend import (
@@ -56,6 +54,7 @@ from orchestration.emails.sending.events import EventLog, EventSource, Warehouse
 from orchestration.emails.sending.ledger import AttemptResult, LedgerRow
 from orchestration.emails.sending.redaction import scrub
 from orchestration.emails.sending.retry import RetryPolicy
+from orchestration.warehouse import WarehouseConnection
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +218,7 @@ class SendingAborted(RuntimeError):
 
 
 def send_emails(
-    con: duckdb.DuckDBPyConnection,
+    con: WarehouseConnection,
     emails: Iterable[RenderedEmail],
     backend: SendBackend,
     *,
@@ -288,7 +287,7 @@ class _BatchState:
 class _Run:
     def __init__(
         self,
-        con: duckdb.DuckDBPyConnection,
+        con: WarehouseConnection,
         backend: SendBackend,
         retry: RetryPolicy,
         policy: SendingPolicy,

@@ -1,5 +1,6 @@
 """The expectation suites: one function per suite, which reads what it validates from the
-warehouse (an open DuckDB connection) and returns the frame with its suite.
+warehouse (an open DuckDB or PostgreSQL connection) and returns those rows with its suite
+(validation.py: a frame on DuckDB, the query itself on PostgreSQL).
 
 Large tables are validated through small aggregates computed in the warehouse (events per
 account and day, payloads per user), never row by row in pandas. Each expectation carries a

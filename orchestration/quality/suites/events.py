@@ -5,7 +5,6 @@ import zoneinfo
 from collections.abc import Sequence
 from datetime import date, datetime
 
-import duckdb
 import great_expectations.expectations as gxe
 
 from orchestration.quality.suites.build import offending_row, suite
@@ -16,32 +15,41 @@ from orchestration.quality.thresholds import (
     VOLUME_SPIKE_RATIO,
     VOLUME_TRAILING_DAYS,
 )
-from orchestration.quality.validation import SuiteBatch
+from orchestration.quality.validation import SuiteBatch, read_rows
+from orchestration.warehouse import WarehouseConnection, dialect
+
+# The newest raw event's time (the text as the file wrote it, offsets honoured; null where it
+# is not a timestamp). PostgreSQL has no try_cast: the loader creates raw.try_timestamptz().
+NEWEST_EVENT_AT = {
+    "duckdb": "try_cast(occurred_at as timestamptz)",
+    "postgres": "raw.try_timestamptz(occurred_at)",
+}
 
 
 def events_freshness_suites(
-    con: duckdb.DuckDBPyConnection, *, day_end: datetime, max_hours_behind: Sequence[float]
+    con: WarehouseConnection, *, day_end: datetime, max_hours_behind: Sequence[float]
 ) -> list[SuiteBatch]:
     """The newest raw event (timestamps as the files wrote them, offsets honoured) is at most
     so many hours before `day_end` (naive UTC): one row, read once, and one suite for each
     threshold of `max_hours_behind`."""
-    frame = con.execute(
-        """
+    parsed = NEWEST_EVENT_AT[dialect(con)]
+    rows = read_rows(
+        con,
+        f"""
         select
-            max(try_cast(occurred_at as timestamptz)) as newest_event_at,
-            date_diff('second', max(try_cast(occurred_at as timestamptz)), ?::timestamptz)
-                / 3600.0 as hours_behind
+            max({parsed}) as newest_event_at,
+            extract(epoch from ?::timestamptz - max({parsed})) / 3600.0 as hours_behind
         from raw.events
         """,
         [day_end.replace(tzinfo=zoneinfo.ZoneInfo("UTC"))],
-    ).df()
+    )
     row = "the newest event ({newest_event_at}) is {hours_behind:.0f} h before " + (
         f"the end of the run's day ({day_end:%Y-%m-%d %H:%M} UTC)"
     )
     return [
         SuiteBatch(
             "events_freshness",
-            frame,
+            rows,
             suite(
                 f"events freshness ({hours:g} h)",
                 gxe.ExpectColumnValuesToNotBeNull(
@@ -60,14 +68,15 @@ def events_freshness_suites(
     ]
 
 
-def events_volume_suite(con: duckdb.DuckDBPyConnection, *, end_day: date | None) -> SuiteBatch:
+def events_volume_suite(con: WarehouseConnection, *, end_day: date | None) -> SuiteBatch:
     """No account's event count (UTC days) on any of the `VOLUME_RECENT_DAYS` days up to
     end_day (default: the last day with events) is more than `VOLUME_SPIKE_RATIO` times its
     baseline: the median of its daily counts (zeros included) over the `VOLUME_TRAILING_DAYS`
     days before, raised to `VOLUME_MIN_BASELINE_EVENTS`. Accounts with less than
     `VOLUME_MIN_HISTORY_DAYS` days of history are not judged. One row per account and day.
     """
-    frame = con.execute(
+    rows = read_rows(
+        con,
         f"""
         with
 
@@ -77,7 +86,7 @@ def events_volume_suite(con: duckdb.DuckDBPyConnection, *, end_day: date | None)
                 cast(occurred_at as date) as event_date,
                 count(*) as events
             from staging.stg_product__events
-            group by all
+            group by 1, 2
         ),
 
         bounds as (
@@ -92,12 +101,11 @@ def events_volume_suite(con: duckdb.DuckDBPyConnection, *, end_day: date | None)
         ),
 
         days as (
-            select cast(unnest(generate_series(
-                end_day - {VOLUME_TRAILING_DAYS + VOLUME_RECENT_DAYS - 1},
-                end_day,
-                interval 1 day
-            )) as date) as event_date
+            select cast(bounds.end_day - cast(offsets.day_offset as integer) as date) as event_date
             from bounds
+            cross join
+                generate_series(0, {VOLUME_TRAILING_DAYS + VOLUME_RECENT_DAYS - 1})
+                    as offsets (day_offset)
         ),
 
         -- every day of the window from the account's first event on: a quiet day counts 0
@@ -120,17 +128,21 @@ def events_volume_suite(con: duckdb.DuckDBPyConnection, *, end_day: date | None)
                     and account_days.event_date = daily.event_date
         ),
 
+        -- the days before each day (a self-join: PostgreSQL has no median over a window)
         with_history as (
             select
-                *,
-                median(events) over history as trailing_median,
-                count(*) over history as history_days
+                filled.account_id,
+                filled.event_date,
+                filled.events,
+                percentile_cont(0.5) within group (order by history.events) as trailing_median,
+                count(history.events) as history_days
             from filled
-            window history as (
-                partition by account_id
-                order by event_date
-                rows between {VOLUME_TRAILING_DAYS} preceding and 1 preceding
-            )
+            left join filled as history
+                on
+                    filled.account_id = history.account_id
+                    and history.event_date
+                    between filled.event_date - {VOLUME_TRAILING_DAYS} and filled.event_date - 1
+            group by 1, 2, 3
         )
 
         select
@@ -149,7 +161,7 @@ def events_volume_suite(con: duckdb.DuckDBPyConnection, *, end_day: date | None)
         order by account_id, event_date
         """,
         {"end_day": end_day},
-    ).df()
+    )
     expectations = suite(
         "events volume",
         gxe.ExpectColumnValuesToBeBetween(
@@ -166,4 +178,4 @@ def events_volume_suite(con: duckdb.DuckDBPyConnection, *, end_day: date | None)
             ),
         ),
     )
-    return SuiteBatch("events volume", frame, expectations)
+    return SuiteBatch("events volume", rows, expectations)

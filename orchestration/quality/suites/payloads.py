@@ -1,26 +1,25 @@
 """The payloads the sender reads, checked again before every send: the e-mail caps over
 local days and weeks, no holdout user, an address for each."""
 
-import duckdb
 import great_expectations.expectations as gxe
 
 from orchestration.quality.suites.build import offending_row, suite
-from orchestration.quality.validation import SuiteBatch
+from orchestration.quality.validation import SuiteBatch, read_rows
+from orchestration.warehouse import WarehouseConnection
 
 
-def payload_caps_suite(
-    con: duckdb.DuckDBPyConnection, *, daily_cap: int, weekly_cap: int
-) -> SuiteBatch:
+def payload_caps_suite(con: WarehouseConnection, *, daily_cap: int, weekly_cap: int) -> SuiteBatch:
     """No user has more payloads than the caps: per local day (`triggered_on`) and per 7 days
     (the day and the 6 before). One row per user with their busiest day and week."""
-    frame = con.execute(
+    rows = read_rows(
+        con,
         """
         with
 
         daily as (
             select user_id, triggered_on, count(*) as emails
             from email.rpt_email_payloads
-            group by all
+            group by 1, 2
         ),
 
         windows as (
@@ -29,7 +28,7 @@ def payload_caps_suite(
                 sum(emails) over (
                     partition by user_id
                     order by triggered_on
-                    range between interval 6 days preceding and current row
+                    range between interval '6 days' preceding and current row
                 ) as emails_7d
             from daily
         )
@@ -37,14 +36,16 @@ def payload_caps_suite(
         select
             user_id,
             max(emails) as max_emails_per_day,
-            cast(arg_max(triggered_on, emails) as varchar) as busiest_day,
+            cast((array_agg(triggered_on order by emails desc, triggered_on))[1] as varchar)
+                as busiest_day,
             cast(max(emails_7d) as bigint) as max_emails_per_7_days,
-            cast(arg_max(triggered_on, emails_7d) as varchar) as busiest_7_days_end
+            cast((array_agg(triggered_on order by emails_7d desc, triggered_on))[1] as varchar)
+                as busiest_7_days_end
         from windows
         group by user_id
         order by user_id
-        """
-    ).df()
+        """,
+    )
     expectations = suite(
         "payload caps",
         gxe.ExpectColumnValuesToBeBetween(
@@ -66,13 +67,14 @@ def payload_caps_suite(
             ),
         ),
     )
-    return SuiteBatch("payload caps", frame, expectations)
+    return SuiteBatch("payload caps", rows, expectations)
 
 
-def payload_holdout_suite(con: duckdb.DuckDBPyConnection) -> SuiteBatch:
+def payload_holdout_suite(con: WarehouseConnection) -> SuiteBatch:
     """No payload goes to a holdout user, and every payload's user is in dim_users (whose
     is_holdout decides): one row per user with payloads."""
-    frame = con.execute(
+    rows = read_rows(
+        con,
         """
         select
             payloads.user_id,
@@ -84,8 +86,8 @@ def payload_holdout_suite(con: duckdb.DuckDBPyConnection) -> SuiteBatch:
             on payloads.user_id = users.user_id
         group by payloads.user_id
         order by payloads.user_id
-        """
-    ).df()
+        """,
+    )
     expectations = suite(
         "payload holdout",
         gxe.ExpectColumnValuesToNotBeNull(
@@ -105,24 +107,25 @@ def payload_holdout_suite(con: duckdb.DuckDBPyConnection) -> SuiteBatch:
             ),
         ),
     )
-    return SuiteBatch("payload holdout", frame, expectations)
+    return SuiteBatch("payload holdout", rows, expectations)
 
 
-def payload_recipients_suite(con: duckdb.DuckDBPyConnection) -> SuiteBatch:
+def payload_recipients_suite(con: WarehouseConnection) -> SuiteBatch:
     """Every payload has a non-empty e-mail address (dbt tests only that it is not null): one
     row for the payloads with an address and one for those without, with an example send_key.
     """
-    frame = con.execute(
+    rows = read_rows(
+        con,
         """
         select
             coalesce(trim(email), '') <> '' as has_email,
             count(*) as payloads,
             min(send_key) as example_send_key
         from email.rpt_email_payloads
-        group by all
-        order by all
-        """
-    ).df()
+        group by 1
+        order by 1
+        """,
+    )
     expectations = suite(
         "payload recipients",
         gxe.ExpectColumnValuesToBeInSet(
@@ -134,4 +137,4 @@ def payload_recipients_suite(con: duckdb.DuckDBPyConnection) -> SuiteBatch:
             ),
         ),
     )
-    return SuiteBatch("payload recipients", frame, expectations)
+    return SuiteBatch("payload recipients", rows, expectations)

@@ -2,24 +2,25 @@
 
 import zoneinfo
 
-import duckdb
 import great_expectations.expectations as gxe
 
 from orchestration.quality.suites.build import offending_row, suite
-from orchestration.quality.validation import SuiteBatch
+from orchestration.quality.validation import SuiteBatch, read_rows
+from orchestration.warehouse import WarehouseConnection
 
 
-def user_time_zones_suite(con: duckdb.DuckDBPyConnection) -> SuiteBatch:
+def user_time_zones_suite(con: WarehouseConnection) -> SuiteBatch:
     """Every user's time zone is known to Python's zoneinfo, which the weekly report schedule
     computes local send times with. Staging falls back to UTC for a zone the warehouse does
     not know, but the warehouse's list and Python's are not the same list."""
-    frame = con.execute(
+    rows = read_rows(
+        con,
         """
         select user_id, account_id, timezone
         from staging.stg_product__users
         order by user_id
-        """
-    ).df()
+        """,
+    )
     expectations = suite(
         "user time zones",
         gxe.ExpectColumnValuesToBeInSet(
@@ -32,4 +33,4 @@ def user_time_zones_suite(con: duckdb.DuckDBPyConnection) -> SuiteBatch:
             ),
         ),
     )
-    return SuiteBatch("user time zones", frame, expectations)
+    return SuiteBatch("user time zones", rows, expectations)
