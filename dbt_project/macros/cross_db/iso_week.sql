@@ -13,3 +13,7 @@
 {% macro duckdb__iso_year_week(date_expr) -%}
     strftime({{ date_expr }}, '%G-W%V')
 {%- endmacro %}
+
+{% macro spark__iso_year_week(date_expr) -%}
+    concat(extract(yearofweek from {{ date_expr }}), '-W', lpad(weekofyear({{ date_expr }}), 2, '0'))
+{%- endmacro %}
