@@ -96,11 +96,16 @@ class Warehouses:
             with closing(self.postgres.connect()) as con, con.cursor() as cursor:
                 cursor.execute(f"select * from {relation}")
                 columns, rows = [column[0] for column in cursor.description], cursor.fetchall()
-        # Each warehouse loaded the files at its own time; every other value must agree.
-        keep = [i for i, column in enumerate(columns) if column not in LOAD_TIME_COLUMNS]
-        return [columns[i] for i in keep], [
-            tuple(_normalise_value(row[i]) for i in keep) for row in rows
-        ]
+        return normalised_table(columns, rows)
+
+
+def normalised_table(columns: list[str], rows: list[tuple]) -> tuple[list[str], list[tuple]]:
+    """The columns and rows of a relation as every adapter's can be compared: without the load
+    time (each warehouse loaded the files at its own time; every other value must agree)."""
+    keep = [i for i, column in enumerate(columns) if column not in LOAD_TIME_COLUMNS]
+    return [columns[i] for i in keep], [
+        tuple(_normalise_value(row[i]) for i in keep) for row in rows
+    ]
 
 
 def dbt_failure(result: subprocess.CompletedProcess) -> str:
@@ -113,13 +118,10 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def warehouses(tmp_path_factory, postgres: PostgresServer) -> Iterator[Warehouses]:
-    """Dirty generated data (every kind of bad row) loaded into both warehouses."""
+def generate_test_data(raw_dir: Path) -> None:
+    """Dirty generated data (every kind of bad row), small enough for a test's second engine."""
     from orchestration.demo_data import generate
 
-    root = tmp_path_factory.mktemp("postgres")
-    raw_dir = root / "raw"
     generate(
         raw_dir,
         progress=False,
@@ -130,6 +132,14 @@ def warehouses(tmp_path_factory, postgres: PostgresServer) -> Iterator[Warehouse
         dirty=True,
         feedback=True,
     )
+
+
+@pytest.fixture(scope="module")
+def warehouses(tmp_path_factory, postgres: PostgresServer) -> Iterator[Warehouses]:
+    """Dirty generated data (every kind of bad row) loaded into both warehouses."""
+    root = tmp_path_factory.mktemp("postgres")
+    raw_dir = root / "raw"
+    generate_test_data(raw_dir)
     warehouses = Warehouses(raw_dir, root / "flywheel.duckdb", postgres, root)
     for target in TARGETS:  # as an operator does: `flywheel load`, then dbt
         loaded = subprocess.run(
@@ -159,19 +169,26 @@ def builds(warehouses: Warehouses) -> dict[str, subprocess.CompletedProcess]:
 
 def assert_same_table(warehouses: Warehouses, relation: str) -> int:
     """The relation has the same columns and rows on both targets; its row count."""
-    columns, duck = warehouses.table("duckdb", relation)
-    pg_columns, pg = warehouses.table("postgres", relation)
-    assert pg_columns == columns, relation
-    assert len(pg) == len(duck), relation
+    return assert_same_rows(
+        relation, warehouses.table("duckdb", relation), warehouses.table("postgres", relation)
+    )
+
+
+def assert_same_rows(relation: str, expected: tuple, actual: tuple) -> int:
+    """Two normalised tables (columns, rows) of the relation, DuckDB's first, have the same
+    columns and the same rows in any order; the row count."""
+    (columns, duck), (other_columns, other) = expected, actual
+    assert other_columns == columns, relation
+    assert len(other) == len(duck), relation
     differences = [
         (dict(zip(columns, expected, strict=True)), dict(zip(columns, actual, strict=True)))
         for expected, actual in zip(
-            sorted(duck, key=_sort_key), sorted(pg, key=_sort_key), strict=True
+            sorted(duck, key=_sort_key), sorted(other, key=_sort_key), strict=True
         )
         if not _rows_equal(expected, actual)
     ]
     assert differences == [], (
-        f"{relation}: {len(differences)} row(s) differ (duckdb, postgres): {differences[:3]}"
+        f"{relation}: {len(differences)} row(s) differ (duckdb, other): {differences[:3]}"
     )
     return len(duck)
 
@@ -192,7 +209,7 @@ def test_public_marts_are_identical(warehouses: Warehouses, builds, model):
     for target in TARGETS:
         if builds[target].returncode != 0:
             pytest.fail(f"the {target} build failed:\n{dbt_failure(builds[target])}")
-    assert_same_table(warehouses, _relation(warehouses, model))
+    assert_same_table(warehouses, model_relation(warehouses.work_dir / "target-postgres", model))
 
 
 def test_comments_and_primary_keys_are_the_same_on_both(warehouses: Warehouses, builds):
@@ -388,10 +405,10 @@ def test_a_broken_file_is_set_aside_alone_on_postgres(tmp_path, postgres, name, 
             )
 
 
-def _relation(warehouses: Warehouses, model: str) -> str:
-    """The relation built from the model file `<model>.sql` (a model version's node is not
-    named after its file)."""
-    manifest = json.loads((warehouses.work_dir / "target-postgres" / "manifest.json").read_text())
+def model_relation(target_path: Path, model: str) -> str:
+    """The relation built from the model file `<model>.sql`, from the manifest in dbt's
+    target folder (a model version's node is not named after its file)."""
+    manifest = json.loads((target_path / "manifest.json").read_text())
     (node,) = [
         node
         for node in manifest["nodes"].values()

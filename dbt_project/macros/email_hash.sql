@@ -14,7 +14,7 @@
     - PostgreSQL: PGOPTIONS='-c flywheel.email_hash_key=<key>', which libpq passes as a
       setting of each connection (a connection pooler must let the `options` through);
     - Spark: FLYWHEEL_EMAIL_HASH_KEY, which the profile sets as the session's setting
-      flywheel.email_hash_key, read through Spark SQL's variable substitution.
+      spark.flywheel.email_hash_key, read through Spark SQL's variable substitution.
     To run dbt by hand, set them to the output of `flywheel email-hash-key` (docs/architecture.md).
 -#}
 {#- Dispatched directly: sqlfluff's templater cannot nest macros that `return`. -#}
@@ -44,10 +44,10 @@
 {#- The setting, substituted into the statement by Spark as it runs it (not in dbt's SQL text). -#}
 {% macro spark__email_hash_key() -%}
     case
-        when '${flywheel.email_hash_key}' = ''
+        when '${spark.flywheel.email_hash_key}' = ''
             then raise_error('{{ email_hash_key_missing_message() }}')
-        when '${flywheel.email_hash_key}' rlike '^([0-9a-fA-F]{2})+$'
-            then '${flywheel.email_hash_key}'
-        else raise_error('the setting flywheel.email_hash_key must be hex digits')
+        when '${spark.flywheel.email_hash_key}' rlike '^([0-9a-fA-F]{2})+$'
+            then '${spark.flywheel.email_hash_key}'
+        else raise_error('the setting spark.flywheel.email_hash_key must be hex digits')
     end
 {%- endmacro %}

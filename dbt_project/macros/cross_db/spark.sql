@@ -1,4 +1,6 @@
 {#-
+    What Spark needs that dbt-spark does not do for this project.
+
     The contracts (models' yml) and the seeds' column_types name their types as DuckDB and
     PostgreSQL do: varchar, text, double precision, numeric(p, s). Spark SQL has none of these
     names (its varchar needs a length), so on Spark they are read as Spark's own: string,
@@ -79,4 +81,12 @@
     {%- else -%}
         '{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
     {%- endif -%}
+{%- endmacro %}
+
+{#- dbt-spark's listagg drops the order (with a warning); Spark 4's own keeps it. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if limit_num -%}
+        {{ exceptions.raise_compiler_error("listagg() on Spark takes no limit_num") }}
+    {%- endif -%}
+    listagg({{ measure }}, {{ delimiter_text }}){% if order_by_clause %} within group ({{ order_by_clause }}){% endif %}
 {%- endmacro %}
