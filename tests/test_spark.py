@@ -76,15 +76,15 @@ class Warehouses:
                 result = con.execute(f"select * from {relation}")
                 columns, rows = [column[0] for column in result.description], result.fetchall()
         else:
-            table = SparkSession.getActiveSession().table(relation).toArrow()
+            table = SparkSession.builder.getOrCreate().table(relation).toArrow()
             columns, rows = table.column_names, [tuple(row.values()) for row in table.to_pylist()]
         return normalised_table(columns, rows)
 
 
 @pytest.fixture(scope="module")
 def warehouses(tmp_path_factory) -> Iterator[Warehouses]:
-    """The test data loaded into DuckDB and its raw tables copied into Spark, whose session dbt
-    started from the profile's `spark` target (`dbt debug` connects once)."""
+    """The test data loaded into DuckDB and its raw tables copied into Spark, in the session
+    that dbt started from the profile's `spark` target to load the seeds."""
     if shutil.which("java") is None:
         pytest.fail(JAVA_HINT, pytrace=False)
     root = tmp_path_factory.mktemp("spark")
@@ -103,9 +103,9 @@ def warehouses(tmp_path_factory) -> Iterator[Warehouses]:
             environment.setenv(name, value)
         with duckdb.connect(str(warehouses.duckdb_path)) as con:
             load_raw_directory(con, root / "raw")
-        connected, problem = warehouses.dbt("spark", "debug")
-        assert connected, problem
-        spark = SparkSession.getActiveSession()
+        seeded, problem = warehouses.dbt("spark", "seed")
+        assert seeded, problem
+        spark = SparkSession.builder.getOrCreate()
         spark.sql("create schema if not exists raw")
         with duckdb.connect(str(warehouses.duckdb_path), read_only=True) as con:
             for (table,) in con.execute(
