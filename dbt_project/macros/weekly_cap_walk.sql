@@ -82,7 +82,7 @@ weekly_kept as (
     incremental there: macros/incremental.sql), so the walk starts with no kept dates.
 -#}
 {% macro spark__weekly_cap_walk(slots) -%}
-{%- set cap_th_newest_kept = 'try_element_at(walk.kept_dates, day.weekly_cap)' -%}
+{%- set cap_th_newest_kept = 'try_element_at(walk.kept_dates, cast(day.weekly_cap as int))' -%}
 {%- set is_kept -%}
     ({{ cap_th_newest_kept }} is null or {{ cap_th_newest_kept }} <= date_add(day.triggered_on, -7))
 {%- endset -%}
