@@ -17,13 +17,16 @@ DEMO_ENV := FLYWHEEL_RAW_DIR=$(DEMO_DIR)/raw FLYWHEEL_WAREHOUSE=$(DEMO_DIR)/flyw
 
 setup: .venv/.synced
 
-# Headless Chromium for the e-mail preview checks and a PostgreSQL server for the second
-# warehouse's tests (Debian's packages; run as root). Debian keeps initdb off PATH.
+# Headless Chromium for the e-mail preview checks, a PostgreSQL server for the second
+# warehouse's tests and Java for Spark's (Debian's packages; run as root). Debian keeps initdb
+# off PATH.
 system-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	@command -v java >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
 
 # Bytecode is compiled once here: uv installs none, and where PYTHONDONTWRITEBYTECODE is set
 # or site-packages is read-only Python never caches it, so every process (each `flywheel run`,
@@ -40,8 +43,10 @@ demo: setup  ## Generate demo data and run the whole pipeline on DuckDB
 	$(DEMO_ENV) uv run --frozen flywheel run --as-of $(DEMO_DAY)
 	$(DEMO_ENV) uv run --frozen flywheel preview --out $(DEMO_DIR)/previews
 
+# The tests add the `spark` dependency group (dbt-spark, pyspark: tests/test_spark.py), which
+# `make demo` does not install.
 test: setup system-deps  ## Run the test suite
-	uv run --frozen pytest
+	uv run --frozen --group spark pytest
 
 ui: setup  ## Open the Dagster UI on the demo warehouse
 	$(DEMO_ENV) uv run --frozen dagster dev -m orchestration.definitions

@@ -99,13 +99,10 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def warehouses(tmp_path_factory, postgres: PostgresServer) -> Iterator[Warehouses]:
-    """Dirty generated data (every kind of bad row) loaded into both warehouses."""
+def generate_test_data(raw_dir: Path) -> None:
+    """Dirty generated data (every kind of bad row), small enough for a test's second engine."""
     from orchestration.demo_data import generate
 
-    root = tmp_path_factory.mktemp("postgres")
-    raw_dir = root / "raw"
     generate(
         raw_dir,
         progress=False,
@@ -116,6 +113,14 @@ def warehouses(tmp_path_factory, postgres: PostgresServer) -> Iterator[Warehouse
         dirty=True,
         feedback=True,
     )
+
+
+@pytest.fixture(scope="module")
+def warehouses(tmp_path_factory, postgres: PostgresServer) -> Iterator[Warehouses]:
+    """Dirty generated data (every kind of bad row) loaded into both warehouses."""
+    root = tmp_path_factory.mktemp("postgres")
+    raw_dir = root / "raw"
+    generate_test_data(raw_dir)
     warehouses = Warehouses(raw_dir, root / "flywheel.duckdb", postgres, root)
     for target in TARGETS:  # as an operator does: `flywheel load`, then dbt
         loaded = subprocess.run(
@@ -166,7 +171,7 @@ def test_public_marts_are_identical(warehouses: Warehouses, builds, model):
     for target in TARGETS:
         if builds[target].returncode != 0:
             pytest.fail(f"the {target} build failed:\n{dbt_failure(builds[target])}")
-    assert_same_table(warehouses, _relation(warehouses, model))
+    assert_same_table(warehouses, model_relation(warehouses.work_dir / "target-postgres", model))
 
 
 def test_comments_and_primary_keys_are_the_same_on_both(warehouses: Warehouses, builds):
@@ -362,10 +367,10 @@ def test_a_broken_file_is_set_aside_alone_on_postgres(tmp_path, postgres, name, 
             )
 
 
-def _relation(warehouses: Warehouses, model: str) -> str:
-    """The relation built from the model file `<model>.sql` (a model version's node is not
-    named after its file)."""
-    manifest = json.loads((warehouses.work_dir / "target-postgres" / "manifest.json").read_text())
+def model_relation(target_path: Path, model: str) -> str:
+    """The relation built from the model file `<model>.sql`, from the manifest in dbt's
+    target folder (a model version's node is not named after its file)."""
+    manifest = json.loads((target_path / "manifest.json").read_text())
     (node,) = [
         node
         for node in manifest["nodes"].values()

@@ -23,19 +23,19 @@ def duckdb_table(path: Path, relation: str) -> Table:
     """The column names and normalised rows of a relation, without the load time."""
     with duckdb.connect(str(path), read_only=True) as con:
         result = con.execute(f"select * from {relation}")
-        return _normalised([column[0] for column in result.description], result.fetchall())
+        return normalised_table([column[0] for column in result.description], result.fetchall())
 
 
 def postgres_table(server: PostgresServer, relation: str) -> Table:
     """The column names and normalised rows of a relation, without the load time."""
     with closing(server.connect()) as con, con.cursor() as cursor:
         cursor.execute(f"select * from {relation}")
-        return _normalised([column[0] for column in cursor.description], cursor.fetchall())
+        return normalised_table([column[0] for column in cursor.description], cursor.fetchall())
 
 
 def assert_same_rows(relation: str, duck: Table, pg: Table, ignore: Collection[str] = ()) -> int:
-    """DuckDB's and PostgreSQL's relation have the same columns and rows, but for the columns
-    `ignore` names; the row count."""
+    """DuckDB's relation and another warehouse's (PostgreSQL, Spark) have the same columns and
+    rows, but for the columns `ignore` names; the row count."""
     (columns, duck_rows), (pg_columns, pg_rows) = _without(duck, ignore), _without(pg, ignore)
     assert pg_columns == columns, relation
     assert len(pg_rows) == len(duck_rows), relation
@@ -58,7 +58,9 @@ def _without(table: Table, ignore: Collection[str]) -> Table:
     return [columns[i] for i in keep], [tuple(row[i] for i in keep) for row in rows]
 
 
-def _normalised(columns: list[str], rows: list[tuple]) -> Table:
+def normalised_table(columns: list[str], rows: list[tuple]) -> Table:
+    """The columns and rows of a relation as every warehouse's compare: without the load time,
+    values normalised."""
     keep = [i for i, column in enumerate(columns) if column not in LOAD_TIME_COLUMNS]
     return [columns[i] for i in keep], [
         tuple(_normalise_value(row[i]) for i in keep) for row in rows

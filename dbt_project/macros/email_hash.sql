@@ -12,7 +12,9 @@
     - DuckDB: FLYWHEEL_EMAIL_HASH_KEY, which the profile's plugin
       (orchestration/dbt/duckdb_plugin.py) sets as the session variable flywheel_email_hash_key;
     - PostgreSQL: PGOPTIONS='-c flywheel.email_hash_key=<key>', which libpq passes as a
-      setting of each connection (a connection pooler must let the `options` through).
+      setting of each connection (a connection pooler must let the `options` through);
+    - Spark: FLYWHEEL_EMAIL_HASH_KEY, which the profile sets as the session's setting
+      spark.flywheel.email_hash_key, read through Spark SQL's variable substitution.
     To run dbt by hand, set them to the output of `flywheel email-hash-key` (docs/architecture.md).
 -#}
 {#- Dispatched directly: sqlfluff's templater cannot nest macros that `return`. -#}
@@ -27,7 +29,7 @@
 {%- endmacro %}
 
 {% macro email_hash_key_missing_message() -%}
-    the e-mail hash key is not set: run dbt through `flywheel` or Dagster, or set FLYWHEEL_EMAIL_HASH_KEY (DuckDB) or PGOPTIONS="-c flywheel.email_hash_key=..." (PostgreSQL) to the output of `flywheel email-hash-key`
+    the e-mail hash key is not set: run dbt through `flywheel` or Dagster, or set FLYWHEEL_EMAIL_HASH_KEY (DuckDB, Spark) or PGOPTIONS="-c flywheel.email_hash_key=..." (PostgreSQL) to the output of `flywheel email-hash-key`
 {%- endmacro %}
 
 {% macro duckdb__email_hash_key() -%}
@@ -37,4 +39,15 @@
 {#- flywheel_email_hash_key() comes from create_udfs(): the setting, or that error. -#}
 {% macro postgres__email_hash_key() -%}
     {{ target.schema }}.flywheel_email_hash_key()
+{%- endmacro %}
+
+{#- The setting, substituted into the statement by Spark as it runs it (not in dbt's SQL text). -#}
+{% macro spark__email_hash_key() -%}
+    case
+        when '${spark.flywheel.email_hash_key}' = ''
+            then raise_error('{{ email_hash_key_missing_message() }}')
+        when '${spark.flywheel.email_hash_key}' rlike '^([0-9a-fA-F]{2})+$'
+            then '${spark.flywheel.email_hash_key}'
+        else raise_error('the setting spark.flywheel.email_hash_key must be hex digits')
+    end
 {%- endmacro %}

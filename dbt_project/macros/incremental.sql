@@ -213,8 +213,27 @@
     {{- return(api.Relation.create(database=target.database, schema='intermediate', identifier='incremental_builds')) -}}
 {%- endmacro %}
 
+{#-
+    Spark's tables here are plain Parquet, which has no `delete`: on Spark every incremental
+    model is built whole on every run, as with --full-refresh (dbt's own macro, overridden for
+    that one adapter), and there is nothing to record. A table format with `delete` and
+    `merge` (Delta Lake, Iceberg) would run the incremental path (docs/scaling.md).
+-#}
+{% macro should_full_refresh() -%}
+    {%- set config_full_refresh = config.get('full_refresh') -%}
+    {%- if target.type == 'spark' -%}
+        {%- set config_full_refresh = true -%}
+    {%- elif config_full_refresh is none -%}
+        {%- set config_full_refresh = flags.FULL_REFRESH -%}
+    {%- endif -%}
+    {{- return(config_full_refresh) -}}
+{%- endmacro %}
+
 {#- on-run-start: the table of what each incremental model was last built with -#}
 {% macro create_incremental_builds() -%}
+    {%- if target.type == 'spark' -%}
+        {{- return(default__create_udfs()) -}}
+    {%- endif -%}
     {%- set relation = incremental_builds_relation() -%}
     create schema if not exists {{ relation.schema }};
     create table if not exists {{ relation }} (
@@ -260,7 +279,7 @@
 
 {#- The post-hook of every model: an incremental model records what it was built with. -#}
 {% macro incremental_post_hook() -%}
-    {%- if model.config.materialized == 'incremental' -%}
+    {%- if model.config.materialized == 'incremental' and target.type != 'spark' -%}
         {%- set relation = incremental_builds_relation() -%}
         delete from {{ relation }} where model = '{{ this.identifier }}';
         insert into {{ relation }} (model, rules_checksum, built_at)

@@ -29,3 +29,8 @@
 {% macro postgres__hash_bucket(expr, buckets, salt) -%}
     (cast(cast('x' || {{ hash_bucket_hex8(expr, salt) }} as bit(32)) as bigint) % {{ buckets }})
 {%- endmacro %}
+
+{#- Spark: conv() reads the hex digits as an unsigned number, as text. -#}
+{% macro spark__hash_bucket(expr, buckets, salt) -%}
+    (cast(conv({{ hash_bucket_hex8(expr, salt) }}, 16, 10) as bigint) % {{ buckets }})
+{%- endmacro %}

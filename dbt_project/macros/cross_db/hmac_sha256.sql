@@ -40,6 +40,12 @@
     to_hex(cast(cast('x' || {{ hex16_expr }} as bit(64)) # cast(x'{{ hex16_literal }}' as bit(64)) as bigint))
 {%- endmacro %}
 
+{#- Spark: conv() to base -10 reads 16 hex digits as a signed 64-bit integer; hex() writes a
+    negative one as 16 hex digits. -#}
+{% macro spark__hmac_xor_hex16(hex16_expr, hex16_literal) -%}
+    hex(cast(conv({{ hex16_expr }}, 16, -10) as bigint) ^ cast(conv('{{ hex16_literal }}', 16, -10) as bigint))
+{%- endmacro %}
+
 {% macro duckdb__hmac_sha256(message, key_hex) -%}
     {%- set block_key_hex -%}
         rpad(case when length({{ key_hex }}) > 128 then sha256(unhex({{ key_hex }})) else {{ key_hex }} end, 128, '0')
@@ -68,4 +74,17 @@
             || convert_to({{ message }}, 'UTF8')
         )
     ), 'hex')
+{%- endmacro %}
+
+{% macro spark__hmac_sha256(message, key_hex) -%}
+    {%- set block_key_hex -%}
+        rpad(case when length({{ key_hex }}) > 128 then sha2(unhex({{ key_hex }}), 256) else {{ key_hex }} end, 128, '0')
+    {%- endset -%}
+    sha2(concat(
+        unhex({{ hmac_padded_key_hex(block_key_hex, '5c') }}),
+        unhex(sha2(concat(
+            unhex({{ hmac_padded_key_hex(block_key_hex, '36') }}),
+            encode({{ message }}, 'UTF-8')
+        ), 256))
+    ), 256)
 {%- endmacro %}

@@ -13,3 +13,20 @@
 {% macro duckdb__iso_year_week(date_expr) -%}
     strftime({{ date_expr }}, '%G-W%V')
 {%- endmacro %}
+
+{% macro spark__iso_year_week(date_expr) -%}
+    concat(extract(yearofweek from {{ date_expr }}), '-W', lpad(weekofyear({{ date_expr }}), 2, '0'))
+{%- endmacro %}
+
+{#- iso_day_of_week(date_expr): the ISO day of the week, 1 (Monday) to 7 (Sunday). -#}
+{% macro iso_day_of_week(date_expr) -%}
+    {{ return(adapter.dispatch('iso_day_of_week', 'flywheel')(date_expr)) }}
+{%- endmacro %}
+
+{% macro default__iso_day_of_week(date_expr) -%}
+    extract(isodow from {{ date_expr }})
+{%- endmacro %}
+
+{% macro spark__iso_day_of_week(date_expr) -%}
+    extract(dayofweek_iso from {{ date_expr }})
+{%- endmacro %}

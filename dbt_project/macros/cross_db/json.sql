@@ -23,6 +23,14 @@
     end
 {%- endmacro %}
 
+{#- Spark: a VARIANT (try_parse_json is null for invalid JSON) written back as compact JSON. -#}
+{% macro spark__json_object_text(expr) -%}
+    case
+        when schema_of_variant(try_parse_json({{ expr }})) like 'OBJECT%'
+            then to_json(try_parse_json({{ expr }}))
+    end
+{%- endmacro %}
+
 {#-
     json_extract_text(json_text_expr, key): the value of a top-level key of a JSON object
     held as text, as text (strings unquoted, numbers and booleans as written, objects as
@@ -38,6 +46,10 @@
 
 {% macro postgres__json_extract_text(json_text_expr, key) -%}
     (cast({{ json_text_expr }} as jsonb) ->> '{{ key }}')
+{%- endmacro %}
+
+{% macro spark__json_extract_text(json_text_expr, key) -%}
+    get_json_object({{ json_text_expr }}, '$.{{ key }}')
 {%- endmacro %}
 
 {#-
@@ -71,4 +83,14 @@
         '"{{ key }}":' || coalesce(cast(to_json({{ expr }}) as text), 'null')
         {%- endfor %}
     ) || '}')
+{%- endmacro %}
+
+{#- Spark's to_json leaves out null fields unless told not to. -#}
+{% macro spark__json_object_from_columns(columns) -%}
+    to_json(named_struct(
+        {%- for column in columns %}
+        {%- set key, expr = (column, adapter.quote(column)) if column is string else column %}
+        '{{ key }}', {{ expr }}{{ "," if not loop.last }}
+        {%- endfor %}
+    ), map('ignoreNullFields', 'false'))
 {%- endmacro %}

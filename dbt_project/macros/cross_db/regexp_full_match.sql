@@ -15,3 +15,8 @@
 {% macro duckdb__regexp_full_match(expr, pattern) -%}
     regexp_full_match({{ expr }}, '{{ pattern }}')
 {%- endmacro %}
+
+{#- Spark: Java's regular expressions, which write the POSIX class [:space:] as \s. -#}
+{% macro spark__regexp_full_match(expr, pattern) -%}
+    ({{ expr }} rlike '^({{ pattern | replace('[:space:]', '\\\\s') }})$')
+{%- endmacro %}

@@ -66,3 +66,23 @@
             then timezone('UTC', to_timestamp(cast(trim({{ expr }}) as double)))
     end
 {%- endmacro %}
+
+{#-
+    Spark's timestamp is an instant shown in the session's time zone: UTC (the profile). Its
+    cast reads an offset only after the seconds: ':00' is added where the time has none.
+-#}
+{% macro spark__try_parse_timestamp_utc(expr) -%}
+    {%- set text = 'upper(trim(' ~ expr ~ '))' -%}
+    case
+        when {{ regexp_full_match(text, iso_timestamp_pattern(true)) }}
+            or {{ regexp_full_match(text, iso_timestamp_pattern(false)) }}
+            then try_cast(regexp_replace({{ text }}, '^([^T ]+[T ][0-9]{2}:[0-9]{2})([^:]|$)', '$1:00$2') as timestamp)
+    end
+{%- endmacro %}
+
+{% macro spark__try_parse_epoch_seconds_utc(expr) -%}
+    case
+        when {{ regexp_full_match('trim(' ~ expr ~ ')', '[0-9]{1,11}([.][0-9]+)?') }}
+            then timestamp_seconds(cast(trim({{ expr }}) as double))
+    end
+{%- endmacro %}

@@ -16,6 +16,11 @@
     (select distinct name from pg_timezone_names())
 {%- endmacro %}
 
+{#- Spark lists no time zones: the IANA names of pytz's database, which Java's knows too. -#}
+{% macro spark__timezone_names() -%}
+    (select explode(array({{ string_literals(modules.pytz.all_timezones) }})) as name)
+{%- endmacro %}
+
 {% macro convert_from_utc(timestamp_expr, timezone_expr) -%}
     {{ return(adapter.dispatch('convert_from_utc', 'flywheel')(timestamp_expr, timezone_expr)) }}
 {%- endmacro %}
@@ -26,4 +31,8 @@
 
 {% macro duckdb__convert_from_utc(timestamp_expr, timezone_expr) -%}
     timezone({{ timezone_expr }}, timezone('UTC', {{ timestamp_expr }}))
+{%- endmacro %}
+
+{% macro spark__convert_from_utc(timestamp_expr, timezone_expr) -%}
+    from_utc_timestamp({{ timestamp_expr }}, {{ timezone_expr }})
 {%- endmacro %}

@@ -11,6 +11,26 @@
     double precision
 {%- endmacro %}
 
+{% macro spark__type_double() -%}
+    double
+{%- endmacro %}
+
+{#-
+    type_varchar(): text, as the contracts declare it (`varchar`). dbt.type_string() is `text`
+    on PostgreSQL, another type there; Spark's varchar needs a length, its text is `string`.
+-#}
+{% macro type_varchar() -%}
+    {{ return(adapter.dispatch('type_varchar', 'flywheel')()) }}
+{%- endmacro %}
+
+{% macro default__type_varchar() -%}
+    varchar
+{%- endmacro %}
+
+{% macro spark__type_varchar() -%}
+    string
+{%- endmacro %}
+
 {#-
     type_exact_sum(): the type doubles are summed in where a run carries a sum. An anchor plus
     the sum of a window must equal the running sum of a full refresh to the bit, and double

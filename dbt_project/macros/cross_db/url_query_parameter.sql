@@ -14,3 +14,7 @@
 {% macro duckdb__url_query_parameter(expr, name) -%}
     nullif(regexp_extract({{ expr }}, '[?&]{{ name }}=([^&#]+)', 1), '')
 {%- endmacro %}
+
+{% macro spark__url_query_parameter(expr, name) -%}
+    nullif(regexp_extract({{ expr }}, '[?&]{{ name }}=([^&#]+)', 1), '')
+{%- endmacro %}

@@ -341,12 +341,14 @@ final as (
             when floor(levels.progress_pct) >= 1 then least(floor(levels.progress_pct), 99)
         end as progress_pct,
         -- never "0 more": counts rounded up to whole ones, hours to a tenth (under an hour the
-        -- e-mail says minutes)
-        case
-            when levels.next_requirement = 'hours saved in 28 days'
-                then ceil(levels.remaining_to_next * 10) / 10.0
-            else ceil(levels.remaining_to_next)
-        end as remaining_to_next,
+        -- e-mail says minutes); Spark's ceil() is an integer
+        cast(
+            case
+                when levels.next_requirement = 'hours saved in 28 days'
+                    then ceil(levels.remaining_to_next * 10) / 10.0
+                else ceil(levels.remaining_to_next)
+            end as {{ type_double() }}
+        ) as remaining_to_next,
         levels.next_requirement,
         user_metrics.current_streak_days,
         user_metrics.longest_streak_days,

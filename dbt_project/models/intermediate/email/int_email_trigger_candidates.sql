@@ -326,7 +326,7 @@ weekly_report as (
     inner join report_recipients
         on user_metrics.user_id = report_recipients.user_id
     where
-        extract(isodow from user_metrics.metric_date) = 7
+        {{ iso_day_of_week('user_metrics.metric_date') }} = 7
         and user_metrics.active_days_7d > 0
         and {{ convert_from_utc(events_through(), 'report_recipients.timezone') }}
         >= cast({{ dbt.dateadd('day', 1, 'user_metrics.metric_date') }} as {{ dbt.type_timestamp() }})

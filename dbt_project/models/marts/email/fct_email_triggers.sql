@@ -14,23 +14,8 @@
 -- personal bests of the week of window_start before the window get their detail_value again
 -- (their week's count, int_email_trigger_candidates), and keep their arbitration.
 
-{#-
-    The weekly cap needs the e-mails actually kept before each day, so it walks each user's
-    days in order, carrying the dates of the last kept e-mails in `slots` columns (kept_1 =
-    the newest). A day is kept when fewer than weekly_email_cap (a rule, 1 to `slots`, tested
-    on the seed) were kept in the 6 days before it: when the cap-th newest kept date is null
-    or more than 6 days old. The walk starts from a day 0 per user, holding the e-mails kept
-    before the window (none in a full refresh). The cap is a column of daily_winners: read once,
-    not in each of the walk's expressions (each read is a join the planner has to order).
--#}
+{#- how many kept dates the weekly cap carries: at least the largest weekly_email_cap -#}
 {%- set slots = 7 %}
-{%- set cap_th_newest_kept %}case next_day.weekly_cap{% for slot in range(1, slots + 1) %} when {{ slot }} then weekly_walk.kept_{{ slot }}{% endfor %} end{% endset %}
-{%- set is_kept -%}
-    (
-        {{ cap_th_newest_kept }} is null
-        or {{ cap_th_newest_kept }} <= {{ dbt.dateadd('day', -7, 'next_day.triggered_on') }}
-    )
-{%- endset %}
 {%- if is_incremental() %}
 {%- set window = incremental_window('triggered_on') %}
 {%- else %}
@@ -191,55 +176,8 @@ daily_winners as (
     where daily_rank <= {{ rule('daily_email_cap') }}
 ),
 
-walked_users as (
-    select distinct user_id from daily_winners
-),
-
-weekly_walk as (
-    -- day 0: the e-mails kept before the first day walked
-    select
-        walked_users.user_id,
-        cast(null as boolean) as is_kept,
-        {%- for slot in range(1, slots + 1) %}
-        {{ 'carried_slots.kept_' ~ slot if is_incremental() else 'cast(null as date)' }} as kept_{{ slot }},
-        {%- endfor %}
-        cast(0 as {{ dbt.type_bigint() }}) as day_number
-    from walked_users
-    {%- if is_incremental() %}
-    left join carried_slots
-        on walked_users.user_id = carried_slots.user_id
-    {%- endif %}
-
-    union all
-
-    select
-        next_day.user_id,
-        {{ is_kept }} as is_kept,
-        {% for slot in range(1, slots + 1) -%}
-        case
-            when {{ is_kept }}
-                then {{ 'next_day.triggered_on' if slot == 1 else 'weekly_walk.kept_' ~ (slot - 1) }}
-            else weekly_walk.kept_{{ slot }}
-        end as kept_{{ slot }},
-        {% endfor -%}
-        next_day.day_number
-    from weekly_walk
-    inner join daily_winners as next_day
-        on
-            weekly_walk.user_id = next_day.user_id
-            and next_day.day_number = weekly_walk.day_number + 1
-),
-
-weekly_kept as (
-    select
-        daily_winners.send_key,
-        weekly_walk.is_kept
-    from weekly_walk
-    inner join daily_winners
-        on
-            weekly_walk.user_id = daily_winners.user_id
-            and weekly_walk.day_number = daily_winners.day_number
-),
+-- the weekly cap: weekly_kept (macros/weekly_cap_walk.sql)
+{{ weekly_cap_walk(slots) }}
 
 final as (
     select

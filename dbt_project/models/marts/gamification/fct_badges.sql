@@ -68,13 +68,13 @@ earned as (
 
 final as (
     select
-        cast(earned.user_id as varchar) as user_id,
-        cast(earned.account_id as varchar) as account_id,
-        cast(earned.badge as varchar) as badge,
+        cast(earned.user_id as {{ type_varchar() }}) as user_id,
+        cast(earned.account_id as {{ type_varchar() }}) as account_id,
+        cast(earned.badge as {{ type_varchar() }}) as badge,
         cast(earned.earned_on as date) as earned_on,
-        cast(badges.metric as varchar) as metric,
+        cast(badges.metric as {{ type_varchar() }}) as metric,
         cast(badges.threshold as {{ type_double() }}) as threshold,
-        cast(badges.description as varchar) as description
+        cast(badges.description as {{ type_varchar() }}) as description
     from earned
     inner join badges
         on earned.badge = badges.badge

@@ -155,14 +155,14 @@ with_previous as (
 
 final as (
     select
-        cast(entity_type as varchar) as entity_type,
-        cast(entity_id as varchar) as entity_id,
+        cast(entity_type as {{ type_varchar() }}) as entity_type,
+        cast(entity_id as {{ type_varchar() }}) as entity_id,
         cast(metric_date as date) as as_of_date,
-        cast(stage as varchar) as stage,
-        cast(previous_stage as varchar) as previous_stage,
+        cast(stage as {{ type_varchar() }}) as stage,
+        cast(previous_stage as {{ type_varchar() }}) as previous_stage,
         -- the first day of an entity's history is not a change (there is no previous stage)
         cast(coalesce(stage <> previous_stage, false) as boolean) as is_stage_change,
-        cast(rule_stage as varchar) as rule_stage,
+        cast(rule_stage as {{ type_varchar() }}) as rule_stage,
         cast(is_dormant as boolean) as is_dormant
     from with_previous
 )

@@ -226,15 +226,15 @@ progressed as (
 
 final as (
     select
-        cast(entity_type as varchar) as entity_type,
-        cast(entity_id as varchar) as entity_id,
-        cast(ladder as varchar) as ladder,
+        cast(entity_type as {{ type_varchar() }}) as entity_type,
+        cast(entity_id as {{ type_varchar() }}) as entity_id,
+        cast(ladder as {{ type_varchar() }}) as ladder,
         cast(metric_date as date) as as_of_date,
-        cast(stage as varchar) as stage,
-        cast(level as varchar) as level,
+        cast(stage as {{ type_varchar() }}) as stage,
+        cast(level as {{ type_varchar() }}) as level,
         cast(level_rank as integer) as level_rank,
-        cast(next_level as varchar) as next_level,
-        cast(metric as varchar) as metric,
+        cast(next_level as {{ type_varchar() }}) as next_level,
+        cast(metric as {{ type_varchar() }}) as metric,
         cast(metric_value as {{ type_double() }}) as metric_value,
         cast(next_threshold as {{ type_double() }}) as next_threshold,
         cast(next_threshold - metric_value as {{ type_double() }}) as remaining_to_next,
@@ -246,8 +246,8 @@ final as (
                 else unclamped_progress_pct
             end as {{ type_double() }}
         ) as progress_pct,
-        cast(next_requirement as varchar) as next_requirement,
-        cast(highest_level_ever as varchar) as highest_level_ever,
+        cast(next_requirement as {{ type_varchar() }}) as next_requirement,
+        cast(highest_level_ever as {{ type_varchar() }}) as highest_level_ever,
         cast(highest_level_rank_ever as integer) as highest_level_rank_ever,
         cast(is_level_up as boolean) as is_level_up
     from progressed
