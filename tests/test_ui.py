@@ -49,7 +49,7 @@ EMAIL_FLOW_ASSETS = (
     "stg_flywheel__send_ledger",
 )
 # Nodes the marts graph draws in view (the graph draws only the nodes inside the viewport).
-MARTS_ASSETS = ("fct_email_triggers", "fct_cohort_benchmarks")
+MARTS_ASSETS = ("fct_engagement_stages", "fct_cohort_benchmarks_v2")
 
 JOB_ASSETS_QUERY = """
 query JobAssets($pipeline: PipelineSelector!) {
