@@ -1,11 +1,13 @@
 """Shared fixtures: every test runs against its own temporary raw directory and warehouse."""
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.pipeline import END_DATE, Pipeline, run_pipeline
 
 
@@ -43,3 +45,15 @@ def demo_pipeline(tmp_path_factory) -> Pipeline:
         target_events=200_000,
         dirty=True,
     )
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one per test module that asks for it."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

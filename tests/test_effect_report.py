@@ -1,7 +1,6 @@
 """The e-mail programme report: written by each run, read in headless Chromium as its
 readers see it, and opened by `flywheel report`."""
 
-import shutil
 import sys
 import webbrowser
 from datetime import date, datetime
@@ -9,7 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
@@ -22,7 +20,6 @@ from orchestration.report.render import TITLE, render_programme_report, trigger_
 from orchestration.resources import Warehouse
 from orchestration.settings import Settings
 from orchestration.summary import print_summary
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.pipeline import END_DATE, Pipeline
 
 # What a reader sees of the page: each trigger type's section with its verdict, sentence,
@@ -54,17 +51,6 @@ PAGE_FACTS = """() => ({
         row => [...row.cells].map(cell => cell.innerText)),
     width: document.documentElement.scrollWidth,
 })"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def read_page(browser, report: Path) -> dict:

@@ -5,7 +5,6 @@ lengths; the side-by-side pages show the three languages at 375 and 800 px. Scre
 kept in the test's temporary directory."""
 
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -29,7 +28,7 @@ from orchestration.emails.preview import (
     sample_payloads,
 )
 from orchestration.settings import Settings
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, PNG_SIGNATURE, distinct_colours, png_size
+from tests.browser import PNG_SIGNATURE, distinct_colours, png_size
 
 # Words of every e-mail in each language (the footer's unsubscribe link).
 UNSUBSCRIBE = {"en": "Unsubscribe", "fr": "Se désabonner", "ru": "Отписаться"}
@@ -56,17 +55,6 @@ def gallery(tmp_path_factory) -> Path:
     index = build_previews(out, Settings(), fixture_samples(), "fixed sample payloads")
     assert index == out / "index.html"
     return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_gallery_has_every_template_locale_and_sample(gallery):
