@@ -20,9 +20,6 @@ SEND_RECORDS = {
     ("email", "send_ledger"),
     ("marts", "fct_email_sends"),
     ("marts", "fct_email_effect"),
-    # the clicks on the e-mails' calls to action are one of the outcomes
-    ("intermediate", "int_email_trigger_outcomes"),
-    ("marts", "fct_email_lift"),
 }
 # What the build records about itself: when and with which rules each incremental model was built.
 BUILD_RECORDS = {("intermediate", "incremental_builds")}
