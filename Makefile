@@ -7,8 +7,13 @@ export DO_NOT_TRACK := 1
 # Its data ends on DEMO_DAY, the first day of a quarter (expansion invites), after a month's
 # end (account reports) and a Sunday (weekly reports), and its run catches up a week of
 # triggers (FLYWHEEL_SEND_GRACE_DAYS), so the outbox holds every kind of e-mail.
+# Its six months of history include the e-mail programme's sends and their webhook events,
+# with an effect planted for the nudges (docs/effect.md); 600 accounts hold out about 60, enough
+# for the lift to tell that effect from noise.
 DEMO_DIR := $(CURDIR)/data/demo
 DEMO_DAY := 2026-10-01
+DEMO_ACCOUNTS := 600
+DEMO_EVENTS := 900000
 DEMO_ENV := FLYWHEEL_RAW_DIR=$(DEMO_DIR)/raw FLYWHEEL_WAREHOUSE=$(DEMO_DIR)/flywheel.duckdb \
 	FLYWHEEL_OUTBOX_DIR=$(DEMO_DIR)/outbox FLYWHEEL_EMAIL_BACKEND=outbox DBT_TARGET=duckdb \
 	FLYWHEEL_SEND_GRACE_DAYS=7
@@ -39,7 +44,8 @@ system-deps:
 
 demo: setup  ## Generate demo data and run the whole pipeline on DuckDB
 	rm -rf $(DEMO_DIR)
-	$(DEMO_ENV) uv run --frozen flywheel generate --end-date $(DEMO_DAY)
+	$(DEMO_ENV) uv run --frozen flywheel generate --end-date $(DEMO_DAY) \
+		--accounts $(DEMO_ACCOUNTS) --events $(DEMO_EVENTS) --email-history
 	$(DEMO_ENV) uv run --frozen flywheel run --as-of $(DEMO_DAY)
 	$(DEMO_ENV) uv run --frozen flywheel preview --out $(DEMO_DIR)/previews
 

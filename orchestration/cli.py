@@ -63,7 +63,18 @@ def main() -> None:
     show_default=True,
 )
 @click.option("--dirty", is_flag=True, help="Plant every kind of bad input and a manifest.")
-@click.option("--feedback", is_flag=True, help="Also write SendGrid email_events.")
+@click.option(
+    "--email-history",
+    is_flag=True,
+    help="Also simulate the window's e-mail programme (nudges with a planted effect, weekly "
+    "reports): SendGrid email_events, and its sends in the warehouse's send ledger.",
+)
+@click.option(
+    "--nudge-effect",
+    type=click.FloatRange(0, 1),
+    help="With --email-history: the daily chance, on the 7 days after an inactivity nudge, "
+    "that it brings its reader back (0: no effect; default: the demo's).",
+)
 def generate(
     out_dir: Path | None,
     seed: int,
@@ -73,12 +84,15 @@ def generate(
     target_events: int,
     file_format: str,
     dirty: bool,
-    feedback: bool,
+    email_history: bool,
+    nudge_effect: float | None,
 ) -> None:
     """Write deterministic demo data in the raw input contract."""
     from orchestration.demo_data import generate as generate_raw
 
-    target = out_dir or checked_settings().raw_dir
+    settings = checked_settings() if email_history or not out_dir else None
+    target = out_dir or settings.raw_dir
+    planted = {} if nudge_effect is None else {"nudge_effect": nudge_effect}
     summary = generate_raw(
         target,
         seed=seed,
@@ -88,9 +102,21 @@ def generate(
         target_events=target_events,
         file_format=file_format,
         dirty=dirty,
-        feedback=feedback,
+        email_history=email_history,
+        **planted,
     )
     click.echo(f"Wrote {summary} to {target}")
+    if email_history:
+        from orchestration.emails.sending.ledger import ensure_send_ledger, record_history
+        from orchestration.resources import Warehouse
+
+        with Warehouse.from_settings(settings).connect() as con:
+            ensure_send_ledger(con)
+            written = record_history(con, summary.sends)
+        click.echo(
+            f"Recorded {written:,} simulated sends in the {settings.dbt_target} send ledger "
+            f"({len(summary.sends) - written:,} were there already)"
+        )
 
 
 @main.command()

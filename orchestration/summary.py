@@ -9,6 +9,7 @@ from rich.table import Table
 from orchestration.emails.sending.outbox import outbox_stem
 from orchestration.engagement_report import measure_engagement
 from orchestration.report.directory import LATEST_NAME
+from orchestration.report.outcomes import OUTCOMES
 from orchestration.resources import Warehouse
 from orchestration.settings import Settings
 from orchestration.warehouse import WarehouseConnection
@@ -36,6 +37,16 @@ where levels.entity_type = 'user'
     and levels.as_of_date = (select max(as_of_date) from marts.fct_gamification_levels)
 group by 1, 2 order by 1, min(levels.level_rank)
 """
+
+# The lift the e-mails made, every trigger type and locale together (its method: docs/effect.md)
+LIFT = """
+select trigger_type, treated_units, holdout_units, lift, lift_ci_low, lift_ci_high, verdict
+from marts.fct_email_lift
+where locale = 'all' and outcome = ?
+order by trigger_type
+"""
+# The outcome the summary shows: the one the e-mails move first.
+SUMMARY_OUTCOME = OUTCOMES["active_days_7d"]
 
 # What this run handed to the backend (its daily and weekly-report jobs)
 SENT = """
@@ -126,6 +137,7 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
             )
         )
         _print_engagement(console, con)
+        console.print(_lift_table(con.execute(LIFT, [SUMMARY_OUTCOME.name]).fetchall()))
         sent = con.execute(SENT, [sent_since]).fetchall()
         sent_by_trigger = con.execute(SENT_BY_TRIGGER, [sent_since]).fetchall()
         sending = _sending_status(con)
@@ -166,6 +178,26 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
         for trigger_type, count, send_key in sent_by_trigger:
             page = (settings.outbox_dir / f"{outbox_stem(send_key)}.html").resolve()
             console.print(f"  {trigger_type} ({count:,}): {page.as_uri()}", soft_wrap=True)
+
+
+def _lift_table(rows: list[tuple]) -> Table:
+    outcome = SUMMARY_OUTCOME
+    shown = []
+    for trigger_type, treated, holdout, lift, low, high, verdict in rows:
+        figures = ("", "")
+        if lift is not None:
+            figures = (
+                f"{lift * outcome.scale:+.{outcome.decimals}f}",
+                f"{low * outcome.scale:+.{outcome.decimals}f} to "
+                f"{high * outcome.scale:+.{outcome.decimals}f}",
+            )
+        shown.append((trigger_type, treated, holdout, *figures, verdict))
+    return _table(
+        f"Measured effect: {outcome.title.lower()} ({outcome.unit}), treated vs holdout units "
+        "(marts.fct_email_lift)",
+        ["trigger", "treated", "holdout", "lift", "95% interval", "verdict"],
+        shown,
+    )
 
 
 def _print_set_aside(console: Console, con: WarehouseConnection) -> None:

@@ -1,14 +1,19 @@
 """`make demo`, the README's first command, run into a temporary folder: it succeeds, its
-outbox holds at least one e-mail of every trigger type (weekly reports included), and its
-summary ends with one of each to open."""
+outbox holds at least one e-mail of every trigger type (weekly reports included), its summary
+ends with one of each to open, and the lift it measures finds the effect the demo planted
+(orchestration/demo_data/programme.py) and no other."""
 
 import email
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from email import policy
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+import duckdb
+import pytest
 
 from orchestration.emails.groups import trigger_types
 from orchestration.settings import REPO_ROOT
@@ -16,17 +21,35 @@ from orchestration.settings import REPO_ROOT
 OPEN_LINE = re.compile(r"^ +(\w+) \(([\d,]+)\): (file://\S+)$", re.M)
 
 
-def test_make_demo_outbox_holds_every_kind_of_email(tmp_path):
-    dagster_home = tmp_path / "dagster"
+@dataclass(frozen=True)
+class Demo:
+    folder: Path
+    stdout: str
+
+    def lift(self, trigger_type: str, outcome: str) -> dict:
+        with duckdb.connect(str(self.folder / "flywheel.duckdb"), read_only=True) as con:
+            cursor = con.execute(
+                "select * from marts.fct_email_lift "
+                "where trigger_type = ? and locale = 'all' and outcome = ?",
+                [trigger_type, outcome],
+            )
+            columns = [column[0] for column in cursor.description]
+            return dict(zip(columns, cursor.fetchone(), strict=True))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Demo:
+    root = tmp_path_factory.mktemp("make-demo")
+    dagster_home = root / "dagster"
     dagster_home.mkdir()
     shutil.copy(REPO_ROOT / ".dagster_home" / "dagster.yaml", dagster_home)
-    demo = tmp_path / "demo"
+    folder = root / "demo"
     result = subprocess.run(
         [
             "make",
             "--no-print-directory",
             "demo",
-            f"DEMO_DIR={demo}",
+            f"DEMO_DIR={folder}",
             f"DAGSTER_HOME={dagster_home}",
         ],
         cwd=REPO_ROOT,
@@ -36,9 +59,12 @@ def test_make_demo_outbox_holds_every_kind_of_email(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return Demo(folder, result.stdout)
 
+
+def test_make_demo_outbox_holds_every_kind_of_email(demo):
     triggers = set()
-    for eml in (demo / "outbox").glob("*.eml"):
+    for eml in (demo.folder / "outbox").glob("*.eml"):
         with eml.open("rb") as file:
             triggers.add(
                 email.message_from_binary_file(file, policy=policy.default)["X-Flywheel-Trigger"]
@@ -46,10 +72,31 @@ def test_make_demo_outbox_holds_every_kind_of_email(tmp_path):
     assert triggers == set(trigger_types())
 
     to_open = {
-        name: Path(unquote(urlsplit(uri).path)) for name, _, uri in OPEN_LINE.findall(result.stdout)
+        name: Path(unquote(urlsplit(uri).path)) for name, _, uri in OPEN_LINE.findall(demo.stdout)
     }
     assert set(to_open) == set(trigger_types())
     for page in to_open.values():
-        assert page.parent == demo / "outbox"
+        assert page.parent == demo.folder / "outbox"
         assert page.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
-    assert (demo / "previews" / "index.html").exists()
+    assert (demo.folder / "previews" / "index.html").exists()
+
+
+def test_make_demo_finds_the_planted_effect_and_no_other(demo):
+    """The demo's months of nudges bring inactive users back (the planted effect): the 95%
+    interval of the lift in active days after a nudge lies above 0. Nothing was planted for the
+    weekly report, sent as many months to as many users: its interval covers 0."""
+    nudge = demo.lift("inactive_nudge", "active_days_7d")
+    assert nudge["has_enough_data"], nudge
+    assert 0 < nudge["lift_ci_low"] < nudge["lift"] < nudge["lift_ci_high"], nudge
+    assert nudge["verdict"] == "higher"
+
+    report = demo.lift("weekly_report", "active_days_7d")
+    assert report["has_enough_data"], report
+    assert report["lift_ci_low"] < 0 < report["lift_ci_high"], report
+    assert report["verdict"] == "no clear difference"
+
+    # the clicks on the nudge's button are the webhook's events of the simulated sends: the
+    # holdout, never e-mailed, clicked nothing
+    clicks = demo.lift("inactive_nudge", "cta_clicked_7d")
+    assert clicks["holdout_mean"] == 0 < clicks["treated_mean"]
+    assert re.search(r"inactive_nudge .*│ +higher", demo.stdout), "the summary shows the lift"

@@ -686,7 +686,9 @@ def test_every_email_has_a_call_to_action_with_utm_parameters(settings):
 
 
 def test_a_path_with_its_own_query_keeps_it():
-    url = app_link(Settings(), "/automations/new?template=report", "level_up", "automate_reports")
+    url = app_link(
+        Settings().app_url, "/automations/new?template=report", "level_up", "automate_reports"
+    )
     assert url == (
         "https://app.flywheel.example.com/automations/new?template=report&utm_source=flywheel"
         "&utm_medium=email&utm_campaign=level_up&utm_content=automate_reports"

@@ -17,7 +17,7 @@ SMALL = {
     "days": 30,
     "end_date": date(2026, 3, 31),
     "target_events": 20_000,
-    "feedback": True,
+    "email_history": True,
     "progress": False,
 }
 VOCABULARY = tuple(event_types())  # seed event_types
@@ -291,8 +291,29 @@ def test_personas_show_up(clean):
         )
 
 
-def test_feedback_events_name_real_sends(clean):
-    con = connect(clean[0])
+def test_email_history_events_name_its_sends(tmp_path):
+    """The webhook's events belong to the sends of the ledger rows, and nothing is sent to
+    the holdout (dim_users' hash, as DuckDB computes it; 60 accounts hold some out)."""
+    summary = generate(tmp_path, **(SMALL | {"accounts": 60, "target_events": 10_000}))
+    con = connect(tmp_path)
+    ledger = {row.send_key: row.provider_message_id for row in summary.sends}
+    assert len(ledger) == len(summary.sends) > 0
+    assert {row.trigger_type for row in summary.sends} == {"inactive_nudge", "weekly_report"}
+    assert {(row.backend, row.status) for row in summary.sends} == {("demo", "accepted")}
+    messages = con.execute(
+        "select distinct send_key, split_part(sg_message_id, '.', 1) from email_events "
+        "where send_key is not null"
+    ).fetchall()
+    assert messages and all(ledger[key] == message for key, message in messages)
+    held_out = {
+        user_id
+        for (user_id,) in con.execute(
+            "select user_id from users where cast('0x' || substr(md5('flywheel:' || account_id), "
+            "1, 8) as bigint) % 100 < 10"
+        ).fetchall()
+    }
+    assert held_out
+    assert not {key.split(":")[0] for key in ledger} & held_out
     kinds = {row[0] for row in con.execute("select distinct event from email_events").fetchall()}
     assert {"delivered", "open", "click"} <= kinds
     assert scalar(con, "select count(*) - count(distinct sg_event_id) from email_events") == 0

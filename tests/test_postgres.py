@@ -111,7 +111,7 @@ def generate_test_data(raw_dir: Path) -> None:
         target_events=15_000,
         end_date=END_DATE,
         dirty=True,
-        feedback=True,
+        email_history=True,
     )
 
 

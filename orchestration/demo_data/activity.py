@@ -145,15 +145,33 @@ class Scripted:
     properties: np.ndarray
 
 
-def simulate_events(population: Population, target_events: int, rng: np.random.Generator) -> Events:
-    """About `target_events` events, sorted by time, all inside the window (UTC days)."""
+@dataclass(frozen=True)
+class Activity:
+    """Who is active on which local day (user x day), and the scripted events of those days."""
+
+    active: np.ndarray  # bool; the e-mail programme (programme.py) may add days in place
+    scripted: Scripted
+    step_days: dict[int, list[int]]
+
+
+def simulate_activity(population: Population, rng: np.random.Generator) -> Activity:
     users, calendar = population.users, population.calendar
     step_days = _onboarding_days(users, len(calendar.days), rng)
     p = _activity_chances(users, calendar, step_days, rng)
     scripted = _scripted_events(users, step_days, p, rng)
     active = rng.random(p.shape) < p
     active[scripted.user, scripted.day] = True
-    cells = _cells(active, users, calendar, step_days, rng)
+    return Activity(active, scripted, step_days)
+
+
+def simulate_events(
+    population: Population, activity: Activity, target_events: int, rng: np.random.Generator
+) -> Events:
+    """About `target_events` events on the active days, sorted by time, all inside the window
+    (UTC days)."""
+    users, calendar = population.users, population.calendar
+    active, scripted = activity.active, activity.scripted
+    cells = _cells(active, users, calendar, activity.step_days, rng)
     rates = _cell_rates(cells, users, rng)
     cell_of = np.full(active.shape, -1)
     cell_of[cells.user, cells.day] = np.arange(len(cells))

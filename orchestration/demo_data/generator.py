@@ -27,6 +27,7 @@ from orchestration.demo_data.activity import (
     Z,
     events_table,
     iso_timestamps,
+    simulate_activity,
     simulate_events,
 )
 from orchestration.demo_data.population import (
@@ -36,14 +37,21 @@ from orchestration.demo_data.population import (
     epoch,
     utc_offset,
 )
+from orchestration.demo_data.programme import Send, simulate_sends
+from orchestration.emails.i18n import negotiate_locale
+from orchestration.emails.preview import trigger_calls_to_action
+from orchestration.emails.render import app_link
+from orchestration.emails.sending.ledger import LedgerRow, email_hash
+from orchestration.settings import Settings
 
 TABLES = ("accounts", "users", "events", "unsubscribes", "email_events")
 MANIFEST = "_dirty_manifest.json"
 UNSUBSCRIBE_SHARE = 0.02
 UNSUBSCRIBE_GROUPS = (None, None, "weekly_report", "inactive_nudge")  # None: all e-mails
-WEEKLY_REPORT_SHARE, BOUNCE_SHARE, CLICK_SHARE, SPAM_SHARE = 0.85, 0.02, 0.35, 0.002
-STOPS_WEEKLY_REPORT = (None, "weekly_report")
-SEND_KEY = "{user_id}:weekly_report:{period}"
+BOUNCE_SHARE, CLICK_SHARE, SPAM_SHARE = 0.02, 0.35, 0.002  # of addresses, opens, messages
+NUDGE_EFFECT = 0.2  # the planted daily chance that a nudge brings its reader back
+DEMO_BACKEND = "demo"  # the send ledger's backend of the simulated sends
+DEMO_APP_URL = Settings.model_fields["app_url"].default
 FUTURE_DAYS = 2 * 366  # planted future events are at least two years after end_date
 
 BAD_TIMESTAMPS = ("not-a-date", "{year}-13-45T99:00:00Z", "31/02/{year} 25:61", "yesterday")
@@ -65,6 +73,7 @@ class GenerationSummary:
     paths: dict[str, Path]  # the folder of each table
     planted: dict[str, dict[str, int]] = field(default_factory=dict)  # dirty=True only
     manifest: Path | None = None
+    sends: list[LedgerRow] = field(default_factory=list)  # email_history=True only
 
     def __str__(self) -> str:
         counts = ", ".join(f"{rows:,} {table}" for table, rows in self.rows.items())
@@ -98,17 +107,22 @@ def generate(
     target_events: int = 200_000,
     file_format: Literal["parquet", "csv"] = "parquet",
     dirty: bool = False,
-    feedback: bool = False,
+    email_history: bool = False,
+    nudge_effect: float = NUDGE_EFFECT,
     progress: bool = True,
 ) -> GenerationSummary:
-    """Write accounts, users, events, unsubscribes (and email_events with `feedback`) under
-    `out_dir`, one sub-folder per table, for the days [end_date - days + 1, end_date].
+    """Write accounts, users, events, unsubscribes (and email_events with `email_history`)
+    under `out_dir`, one sub-folder per table, for the days [end_date - days + 1, end_date].
 
     Files of an earlier run in those folders are replaced. With `dirty`, bad rows of every
-    kind are added and listed in `_dirty_manifest.json`.
+    kind are added and listed in `_dirty_manifest.json`. With `email_history`, the window's
+    e-mail programme is simulated (programme.py, `nudge_effect` planted): its SendGrid
+    events are written, and its send ledger rows returned in `sends`.
     """
     if days < 7 or target_events < 1 or file_format not in ("parquet", "csv"):
         raise ValueError("need days >= 7, target_events >= 1 and a parquet or csv file_format")
+    if not 0 <= nudge_effect <= 1:
+        raise ValueError(f"nudge_effect is a daily probability (0 to 1), not {nudge_effect}")
     end = end_date or datetime.now(UTC).date() - timedelta(days=1)
     calendar = Calendar(end - timedelta(days=days - 1), end)
     rng = np.random.default_rng(seed)
@@ -116,7 +130,9 @@ def generate(
         task = bar.add_task("Simulating accounts and users", total=None)
         population = build_population(calendar, accounts, target_events, rng, seed)
         bar.update(task, description="Simulating events")
-        tables = _good_tables(population, target_events, feedback, rng)
+        tables, sends = _good_tables(
+            population, target_events, nudge_effect if email_history else None, rng
+        )
         if dirty:
             bar.update(task, description="Planting bad rows")
             tables = _with_bad_rows(tables, population, target_events, rng)
@@ -132,6 +148,7 @@ def generate(
         paths={name: Path(out_dir) / name for name in tables},
         planted={name: data.reasons for name, data in tables.items() if dirty},
         manifest=manifest,
+        sends=sends,
     )
 
 
@@ -150,9 +167,18 @@ def _progress_bar(enabled: bool) -> Progress:
 
 
 def _good_tables(
-    population: Population, target_events: int, feedback: bool, rng: np.random.Generator
-) -> dict[str, TableData]:
-    events = simulate_events(population, target_events, rng)
+    population: Population,
+    target_events: int,
+    nudge_effect: float | None,
+    rng: np.random.Generator,
+) -> tuple[dict[str, TableData], list[LedgerRow]]:
+    """The good rows of every table; with a `nudge_effect`, the e-mail programme's events and
+    its send ledger rows too."""
+    activity = simulate_activity(population, rng)
+    email_sends = (
+        [] if nudge_effect is None else simulate_sends(activity, population, nudge_effect, rng)
+    )
+    events = simulate_events(population, activity, target_events, rng)
     account_ids = population.accounts.account_id
     tables = {
         "accounts": TableData(_accounts_table(population, rng)),
@@ -163,10 +189,11 @@ def _good_tables(
     }
     unsubscribes = _unsubscribes(population, rng)
     tables["unsubscribes"] = TableData(_unsubscribes_table(unsubscribes))
-    if feedback:
-        email_events, day = _email_events_table(population, unsubscribes, rng)
-        tables["email_events"] = TableData(email_events, day)
-    return tables
+    if nudge_effect is None:
+        return tables, []
+    email_events, day, ledger = _email_events_table(population, email_sends, unsubscribes, rng)
+    tables["email_events"] = TableData(email_events, day)
+    return tables, ledger
 
 
 def _styles(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -253,34 +280,39 @@ def _unsubscribes_table(unsubscribes: list[Unsubscribe]) -> pa.Table:
     )
 
 
-WEEKLY_REPORT_CLICK_URL = (
-    "https://app.flywheel.example.com/dashboard?utm_source=flywheel&utm_medium=email"
-    "&utm_campaign=weekly_report&utm_content=open_dashboard"
-)
-
-
 def _email_events_table(
-    population: Population, unsubscribes: list[Unsubscribe], rng: np.random.Generator
-) -> tuple[pa.Table, np.ndarray]:
-    """SendGrid webhook events for a weekly report most users get on Monday, 8-9 am local."""
-    users, calendar = population.users, population.calendar
-    opted_out = {row.user: row.utc for row in unsubscribes if row.group in STOPS_WEEKLY_REPORT}
-    last_moment = epoch(calendar.end) + 86_399
-    eight_am = 8 * 3600 - np.array([utc_offset(zone, last_moment) for zone in users.timezone])
-    rows: list[tuple[int, str, str, str, str | None]] = []  # time, email, event, message, key
+    population: Population,
+    sends: list[Send],
+    unsubscribes: list[Unsubscribe],
+    rng: np.random.Generator,
+) -> tuple[pa.Table, np.ndarray, list[LedgerRow]]:
+    """SendGrid webhook events of the programme's sends, and their send ledger rows. An opt-out
+    (from every e-mail, or from the send's group) stops the sends after it. A few addresses
+    are bad: the first e-mail bounces, and nothing more is sent there."""
+    users = population.users
+    opted_out = {(row.user, row.group): row.utc for row in unsubscribes}
+    last_moment = epoch(population.calendar.end) + 86_399
+    calls_to_action = trigger_calls_to_action()
+    rows: list[tuple[int, str, str, str, str | None, str | None]] = []
+    ledger: list[LedgerRow] = []
+    bad_address = rng.random(len(users)) < BOUNCE_SHARE
     bounced: set[int] = set()
-    for monday in (day for day in calendar.days[1:-1] if day.weekday() == 0):
-        year, week, _ = monday.isocalendar()
-        sent = epoch(monday) + eight_am + rng.integers(0, 3600, len(users))
-        receives = (rng.random(len(users)) < WEEKLY_REPORT_SHARE) & (users.created_utc < sent)
-        for u in np.flatnonzero(receives):
-            if u in bounced or opted_out.get(int(u), last_moment + 1) <= sent[u]:
-                continue
-            key = SEND_KEY.format(user_id=users.user_id[u], period=f"{year}-W{week:02d}")
-            message = _message_events(int(sent[u]), users.email[u], key, rng)
-            if message[0][2] == "bounce":  # no more mail to that address
-                bounced.add(int(u))
-            rows.extend(message)
+    for send in sends:
+        stopped_at = min(
+            opted_out.get((send.user, group), last_moment + 1)
+            for group in (None, send.trigger_type)
+        )
+        if send.user in bounced or stopped_at <= send.utc:
+            continue
+        email = users.email[send.user]
+        key = f"{users.user_id[send.user]}:{send.trigger_type}:{send.period_key}"
+        cta = calls_to_action[send.trigger_type]
+        url = app_link(DEMO_APP_URL, cta["cta_path"], send.trigger_type, cta["cta_id"])
+        message = _message_events(send, email, key, url, bad_address[send.user], rng)
+        if bad_address[send.user]:
+            bounced.add(send.user)
+        rows.extend(message)
+        ledger.append(_ledger_row(send, key, email, message[0][3], users.locale[send.user]))
     rows.extend(_unsubscribe_events(unsubscribes, rows))
     rows = sorted((row for row in rows if row[0] <= last_moment), key=lambda row: row[:3])
     utc = np.array([row[0] for row in rows], dtype=np.int64)
@@ -292,34 +324,75 @@ def _email_events_table(
             "event": _text([row[2] for row in rows]),
             "timestamp": _text(utc.tolist()),
             "send_key": _text([row[4] for row in rows]),
-            # a click follows the weekly report's button (seed trigger_priorities' call to
-            # action, with the UTM parameters every Flywheel link carries)
-            "url": _text([WEEKLY_REPORT_CLICK_URL if row[2] == "click" else None for row in rows]),
+            # a click follows the e-mail's button: seed trigger_priorities' call to action,
+            # with the UTM parameters every Flywheel link carries
+            "url": _text([row[5] for row in rows]),
         }
     )
-    return table, utc // 86_400
+    return table, utc // 86_400, ledger
 
 
-def _message_events(sent: int, email: str, send_key: str, rng: np.random.Generator) -> list:
-    """Delivered (or bounced), then perhaps opened a few times, clicked, marked as spam."""
+def _message_events(
+    send: Send, email: str, send_key: str, url: str, bounces: bool, rng: np.random.Generator
+) -> list[tuple[int, str, str, str, str | None, str | None]]:
+    """Delivered (or bounced), then perhaps opened a few times, clicked (at the planted
+    moment, if any), marked as spam."""
     message = f"{_token(rng)}.filterdrecv-{int(rng.integers(1, 9))}-0"
-    delivered = sent + int(rng.integers(2, 90))
-    if rng.random() < BOUNCE_SHARE:
-        return [(delivered, email, "bounce", message, send_key)]
-    rows = [(delivered, email, "delivered", message, send_key)]
+    delivered = send.utc + int(rng.integers(2, 90))
+    if bounces:
+        return [(delivered, email, "bounce", message, send_key, None)]
+    rows = [(delivered, email, "delivered", message, send_key, None)]
     opens = delivered + np.sort(rng.integers(60, 2 * 86_400, rng.poisson(0.8)))
-    rows += [(int(t), email, "open", message, send_key) for t in opens]
-    if len(opens) and rng.random() < CLICK_SHARE:
-        rows.append((int(opens[0]) + int(rng.integers(5, 600)), email, "click", message, send_key))
+    if send.clicked_utc is not None:
+        opens = np.append(send.clicked_utc - int(rng.integers(5, 600)), opens)
+        clicked = send.clicked_utc
+    else:
+        clicked = int(opens[0]) + int(rng.integers(5, 600)) if len(opens) else None
+        clicked = clicked if rng.random() < CLICK_SHARE else None
+    rows += [(int(t), email, "open", message, send_key, None) for t in opens]
+    if clicked is not None:
+        rows.append((clicked, email, "click", message, send_key, url))
     if rng.random() < SPAM_SHARE:
         rows.append(
-            (delivered + int(rng.integers(60, 86_400)), email, "spamreport", message, send_key)
+            (
+                delivered + int(rng.integers(60, 86_400)),
+                email,
+                "spamreport",
+                message,
+                send_key,
+                None,
+            )
         )
     return rows
 
 
+def _ledger_row(send: Send, send_key: str, email: str, message: str, locale: str) -> LedgerRow:
+    """The ledger row of a send the provider accepted at once (the X-Message-Id is the
+    event's sg_message_id before its first dot)."""
+    sent = datetime.fromtimestamp(send.utc, UTC).replace(tzinfo=None)  # the ledger's naive UTC
+    return LedgerRow(
+        send_key=send_key,
+        trigger_type=send.trigger_type,
+        locale=negotiate_locale(locale),
+        to_email_hash=email_hash(email),
+        backend=DEMO_BACKEND,
+        status="accepted",
+        attempts=1,
+        batch_id=None,
+        send_at=None,
+        first_attempt_at=sent,
+        last_attempt_at=sent,
+        accepted_at=sent,
+        provider_message_id=message.split(".", 1)[0],
+        failure_kind=None,
+        error=None,
+        updated_at=sent,
+        scheduled_for=None,
+    )
+
+
 def _unsubscribe_events(unsubscribes: list[Unsubscribe], rows: list[tuple]) -> list[tuple]:
-    """The unsubscribe (or group unsubscribe) click in the last report before opting out."""
+    """The unsubscribe (or group unsubscribe) click in the last e-mail before opting out."""
     delivered: dict[str, list[tuple]] = {}
     for row in rows:
         if row[2] == "delivered":
@@ -328,9 +401,9 @@ def _unsubscribe_events(unsubscribes: list[Unsubscribe], rows: list[tuple]) -> l
     for unsubscribe in unsubscribes:
         earlier = [row for row in delivered.get(unsubscribe.email, []) if row[0] < unsubscribe.utc]
         if earlier:
-            _, email, _, message, key = max(earlier)
+            _, email, _, message, key, _ = max(earlier)
             kind = "unsubscribe" if unsubscribe.group is None else "group_unsubscribe"
-            events.append((unsubscribe.utc, email, kind, message, key))
+            events.append((unsubscribe.utc, email, kind, message, key, None))
     return events
 
 

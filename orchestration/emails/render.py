@@ -163,11 +163,11 @@ def unsubscribe_url(settings: Settings, token: str) -> str:
     return settings.unsubscribe_url.replace("{token}", quote(token, safe=""))
 
 
-def app_link(settings: Settings, path: str, campaign: str, content: str) -> str:
-    """A link into the product: FLYWHEEL_APP_URL + `path` (its own query kept), with the UTM
-    parameters that attribute a click to its e-mail (campaign = trigger type) and to its call
-    to action (content = the CTA id)."""
-    base = urlsplit(settings.app_url.rstrip("/") + path)
+def app_link(app_url: str, path: str, campaign: str, content: str) -> str:
+    """A link into the product: `app_url` (FLYWHEEL_APP_URL) + `path` (its own query kept),
+    with the UTM parameters that attribute a click to its e-mail (campaign = trigger type) and
+    to its call to action (content = the CTA id)."""
+    base = urlsplit(app_url.rstrip("/") + path)
     utm = urlencode(
         {
             "utm_source": "flywheel",
@@ -288,10 +288,10 @@ class Renderer:
             "brand": settings.from_name,
             "unsubscribe_url": url,
             "postal_address": settings.footer_postal_address(),
-            "cta_url": app_link(settings, row["cta_path"], campaign, row["cta_id"]),
+            "cta_url": app_link(settings.app_url, row["cta_path"], campaign, row["cta_id"]),
             **{
                 f"recommendation_{rank}_url": app_link(
-                    settings,
+                    settings.app_url,
                     row[f"recommendation_{rank}_app_path"],
                     campaign,
                     row[f"recommendation_{rank}_cta_id"],

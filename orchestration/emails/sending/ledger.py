@@ -89,6 +89,22 @@ _DDL_ORDER = (
     "provider_message_id, failure_kind, error, updated_at"
 )
 
+# The ledger's columns that are not text, with their types (record_history).
+_HISTORY_TYPES = {
+    "attempts": "integer",
+    **dict.fromkeys(
+        (
+            "send_at",
+            "scheduled_for",
+            "first_attempt_at",
+            "last_attempt_at",
+            "accepted_at",
+            "updated_at",
+        ),
+        "timestamp",
+    ),
+}
+
 
 @dataclass(frozen=True)
 class LedgerRow:
@@ -307,6 +323,27 @@ def record_pending_unit(
         },
     ).fetchall()
     return {key for (key,) in written}
+
+
+def record_history(con: WarehouseConnection, rows: Sequence[LedgerRow]) -> int:
+    """Rows of sends made elsewhere (the demo's simulated months: backend `demo`), as they
+    are; a send_key the ledger has already is left alone. Returns the rows written."""
+    if not rows:
+        return 0
+    columns = {name: [getattr(row, name) for row in rows] for name in _DDL_ORDER.split(", ")}
+    values = ", ".join(
+        f"unnest(${name}::{_HISTORY_TYPES.get(name, 'varchar')}[])" for name in columns
+    )
+    written = con.execute(
+        f"""
+        insert into {LEDGER_TABLE} ({_DDL_ORDER})
+        select {values}
+        on conflict (send_key) do nothing
+        returning send_key
+        """,
+        columns,
+    ).fetchall()
+    return len(written)
 
 
 def record_results(
