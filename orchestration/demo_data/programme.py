@@ -8,7 +8,9 @@ window, for two trigger types the simulation can tell from activity alone:
 - a weekly report (weekly_report) every Monday morning to every user active in the ISO week
   before, keyed by that week;
 and neither to the holdout: the accounts (or users, var `holdout_unit`) that dim_users holds
-out, by the same salted hash (macros/cross_db/hash_bucket.sql).
+out, by the same salted hash (macros/cross_db/hash_bucket.sql). The history stops a week
+before the window's end: that week is the demo run's own to send (it catches up a week of
+triggers, FLYWHEEL_SEND_GRACE_DAYS), so its outbox holds every kind of e-mail.
 
 The planted effect: on each of the 7 days after a nudge is sent, a nudged user who has not come
 back yet comes back with probability `nudge_effect`, following the e-mail's button. The
@@ -35,6 +37,7 @@ NUDGE, WEEKLY_REPORT = "inactive_nudge", "weekly_report"
 RETURN_DAYS = 7  # the days after a nudge on which the planted effect brings users back
 SEND_HOUR = 9  # sends go out in the reader's morning, local time
 FIRST_DAY = 1  # the calendar's index of the window's first day
+LEFT_TO_THE_RUN = 7  # the window's last days, whose e-mails the history does not send
 CLICK_DELAY = 1800  # seconds from the morning's e-mail (or the morning) to a planted click
 
 
@@ -88,6 +91,12 @@ def simulate_sends(
     return sorted(sends, key=lambda send: (send.utc, send.user))
 
 
+def _history_end(days: list) -> int:
+    """The calendar index of the first day the history sends nothing on."""
+    last_window_day = len(days) - 2  # the calendar's last day is the one after the window
+    return last_window_day + 1 - LEFT_TO_THE_RUN
+
+
 def _morning(population: Population, user: int, day: int, rng: np.random.Generator) -> int:
     """A moment of the user's local morning on `day` (an index of the calendar), in UTC."""
     zone = population.users.timezone[user]
@@ -108,14 +117,13 @@ def _nudges(
     days = population.calendar.days
     sends = []
     for user in range(len(active)):
-        # from the window's first day (the calendar has a day more on each side) to the day
-        # before its last, whose nudge goes out on the last
+        # from the window's first day (the calendar has a day more on each side) on
         active_days = np.flatnonzero(active[user, FIRST_DAY:]) + FIRST_DAY
         if not len(active_days):
             continue
         last = int(active_days[0])
         day = last + 1
-        while day < len(days) - 2:
+        while day + 1 < _history_end(days):  # its nudge goes out the next day
             if active[user, day]:
                 last = day
             elif day - last == threshold and not holdout[user]:
@@ -149,7 +157,7 @@ def _weekly_reports(
     """Each Monday, a report on the ISO week before to every user active in it."""
     days = population.calendar.days
     sends = []
-    for monday in (d for d in range(FIRST_DAY + 7, len(days) - 1) if days[d].weekday() == 0):
+    for monday in (d for d in range(FIRST_DAY + 7, _history_end(days)) if days[d].weekday() == 0):
         year, week, _ = (days[monday] - timedelta(days=1)).isocalendar()
         readers = np.flatnonzero(active[:, monday - 7 : monday].any(axis=1) & ~holdout)
         sends += [
