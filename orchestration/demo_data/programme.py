@@ -15,7 +15,7 @@ triggers, FLYWHEEL_SEND_GRACE_DAYS), so its outbox holds every kind of e-mail.
 The planted effect: on each of the 7 days after a nudge is sent, a nudged user who has not come
 back yet comes back with probability `nudge_effect`, following the e-mail's button. The
 holdout's nudges never went, and nothing is planted for the weekly report: fct_email_lift finds
-a lift in active days after the nudge and none after the report (tests/test_planted_effect.py).
+a lift in active days after the nudge and none after the report (tests/test_demo.py).
 """
 
 from __future__ import annotations
