@@ -140,7 +140,7 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
         console.print(_lift_table(con.execute(LIFT, [SUMMARY_OUTCOME.name]).fetchall()))
         sent = con.execute(SENT, [sent_since]).fetchall()
         sent_by_trigger = con.execute(SENT_BY_TRIGGER, [sent_since]).fetchall()
-        sending = _sending_status(con)
+        sending = _sending_status(con, sent_since)
     console.print(
         _table(
             f"E-mails sent by this run ({settings.email_backend})",
@@ -152,7 +152,7 @@ def print_summary(settings: Settings, sent_since: datetime, console: Console | N
         outcomes, in_doubt, unresolved = sending
         console.print(
             _table(
-                "Send ledger: the e-mails rendered by the last run",
+                "Send ledger: the e-mails this run sent or tried to",
                 ["status", "failure", "e-mails"],
                 outcomes,
             )
@@ -245,21 +245,24 @@ def _print_engagement(console: Console, con: WarehouseConnection) -> None:
     )
 
 
-def _sending_status(con: WarehouseConnection) -> tuple[list[tuple], int, int] | None:
-    """The ledger status of the last run's e-mails, and the ledger's attempts in doubt and
-    unresolved ones (all runs); None before anything was sent."""
+def _sending_status(
+    con: WarehouseConnection, sent_since: datetime
+) -> tuple[list[tuple], int, int] | None:
+    """The ledger status of the e-mails this run wrote to the ledger (its daily and
+    weekly-report jobs), and the ledger's attempts in doubt and unresolved ones (all runs);
+    None before anything was sent."""
     tables = {
         name
         for (name,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'email'"
         ).fetchall()
     }
-    if not {"send_ledger", "rendered_emails"} <= tables:
+    if "send_ledger" not in tables:
         return None
     outcomes = con.execute(
-        "select ledger.status, coalesce(ledger.failure_kind, ''), count(*) "
-        "from email.rendered_emails as rendered "
-        "join email.send_ledger as ledger using (send_key) group by 1, 2 order by 1, 2"
+        "select status, coalesce(failure_kind, ''), count(*) from email.send_ledger "
+        "where updated_at >= ? group by 1, 2 order by 1, 2",
+        [sent_since],
     ).fetchall()
     in_doubt, unresolved = con.execute(
         "select count(*) filter (where status in ('pending', 'in_doubt')), "
