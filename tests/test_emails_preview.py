@@ -4,13 +4,13 @@ scrolling sideways; the inbox view lists every message with its subject, prehead
 lengths; the side-by-side pages show the three languages at 375 and 800 px. Screenshots are
 kept in the test's temporary directory."""
 
-import html
 import re
 from pathlib import Path
 
 import duckdb
 import pytest
 from babel.messages.pofile import read_po
+from markupsafe import escape
 
 from orchestration.emails.gallery import (
     PREHEADER_MAX_CHARS,
@@ -93,8 +93,9 @@ def test_every_variant_has_its_own_messages_with_its_own_subject(gallery):
             control = previews[stem.replace(name, variant.trigger_type, 1)]
             assert previews[stem].variant_id == variant.variant_id
             assert previews[stem].subject != control.subject, stem
-            assert html.escape(previews[stem].subject, quote=False) in index, stem
-            assert (gallery / f"{stem}.html").exists()
+            assert f'href="{stem}.html"' in index, stem
+            page = (gallery / f"{stem}.html").read_text(encoding="utf-8")
+            assert f"<title>{escape(previews[stem].subject)}</title>" in page, stem
 
 
 PAGE_FACTS = """() => ({
