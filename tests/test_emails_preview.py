@@ -25,6 +25,7 @@ from orchestration.emails.preview import (
     build_previews,
     fixture_samples,
     gallery_samples,
+    real_samples,
     render_previews,
     sample_payloads,
 )
@@ -273,3 +274,16 @@ def test_without_a_warehouse_the_gallery_shows_the_fixtures_and_says_why(tmp_pat
     samples, note = gallery_samples(Settings(_env_file=None, FLYWHEEL_WAREHOUSE=str(empty)))
     assert samples == fixture_samples()
     assert "has no email.rpt_email_payloads" in note
+
+
+def test_a_real_email_of_a_variant_is_previewed_under_the_variants_name(tmp_path):
+    """`flywheel preview --send-key`: a payload whose template is a variant's is named
+    `<trigger>__<variant>`, not after the template's path."""
+    sample = next(s for s in fixture_samples() if "__" in s.template)
+    payload = {**sample.payload, "triggered_on": "2026-03-02", "email": "alex.real@customer.example"}
+    (real,) = real_samples([payload])
+    assert real.template == sample.template and "/" not in real.template
+    assert real.payload["email"] != "alex.real@customer.example"
+    build_previews(tmp_path, Settings(), [real], "one e-mail")
+    for locale in PREVIEW_LOCALES:
+        assert (tmp_path / f"{sample.template}--2026-03-02--{locale}.html").is_file()

@@ -142,22 +142,35 @@ def fixture_samples() -> list[Sample]:
     )
 
 
+def gallery_name(payload: dict[str, Any]) -> str:
+    """The name a payload's e-mail has in the gallery: its trigger type when it renders the
+    trigger type's own template, `<trigger>__<variant>` when its variant has one of its own."""
+    if payload["template"] == payload["trigger_type"]:
+        return payload["trigger_type"]
+    return f"{payload['trigger_type']}__{payload['variant_id']}"
+
+
 def every_variant(samples: list[Sample]) -> list[Sample]:
-    """Each sample of a trigger type once per variant of its e-mail (seed email_variants): the
-    trigger type's own template under its name, a variant's own as `<trigger>__<variant>`."""
-    return [
-        Sample(
-            f"{sample.template}__{variant.variant_id}"
-            if variant.has_own_template
-            else sample.template,
-            sample.scenario,
-            sample.description,
-            {**sample.payload, "variant_id": variant.variant_id, "template": variant.template},
-            sample.source,
-        )
-        for sample in samples
-        for variant in email_variants()[sample.payload["trigger_type"]]
-    ]
+    """Each sample of a trigger type once per variant of its e-mail (seed email_variants),
+    named by `gallery_name`."""
+    variant_samples = []
+    for sample in samples:
+        for variant in email_variants()[sample.payload["trigger_type"]]:
+            payload = {
+                **sample.payload,
+                "variant_id": variant.variant_id,
+                "template": variant.template,
+            }
+            variant_samples.append(
+                Sample(
+                    gallery_name(payload),
+                    sample.scenario,
+                    sample.description,
+                    payload,
+                    sample.source,
+                )
+            )
+    return variant_samples
 
 
 def gallery_samples(settings: Settings) -> tuple[list[Sample], str]:
@@ -191,7 +204,7 @@ def real_samples(payloads: list[dict[str, Any]]) -> list[Sample]:
     replaced; each is named after the day it was triggered on."""
     return [
         Sample(
-            payload["template"],
+            gallery_name(payload),
             str(payload["triggered_on"]),
             f"{payload['send_key']} (the reader's language: {payload['locale']})",
             for_preview(payload),
