@@ -280,10 +280,11 @@ def test_a_real_email_of_a_variant_is_previewed_under_the_variants_name(tmp_path
     """`flywheel preview --send-key`: a payload whose template is a variant's is named
     `<trigger>__<variant>`, not after the template's path."""
     sample = next(s for s in fixture_samples() if "__" in s.template)
-    payload = {**sample.payload, "triggered_on": "2026-03-02", "email": "alex.real@customer.example"}
+    real_address = "alex.real@customer.example"
+    payload = {**sample.payload, "triggered_on": "2026-03-02", "email": real_address}
     (real,) = real_samples([payload])
     assert real.template == sample.template and "/" not in real.template
-    assert real.payload["email"] != "alex.real@customer.example"
+    assert real.payload["email"] != real_address
     build_previews(tmp_path, Settings(), [real], "one e-mail")
     for locale in PREVIEW_LOCALES:
         assert (tmp_path / f"{sample.template}--2026-03-02--{locale}.html").is_file()

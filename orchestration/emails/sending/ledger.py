@@ -83,11 +83,11 @@ _COLUMNS = (
     "send_at, first_attempt_at, last_attempt_at, accepted_at, provider_message_id, "
     "failure_kind, error, updated_at, scheduled_for, variant_id"
 )
-# The columns of a ledger from before the `in_doubt` status, in DDL order, for rebuilding it.
+# The table's columns in DDL order, for rebuilding an older ledger.
 _DDL_ORDER = (
     "send_key, trigger_type, locale, to_email_hash, backend, status, attempts, batch_id, "
     "send_at, scheduled_for, first_attempt_at, last_attempt_at, accepted_at, "
-    "provider_message_id, failure_kind, error, updated_at"
+    "provider_message_id, failure_kind, error, updated_at, variant_id"
 )
 
 
@@ -110,7 +110,7 @@ class LedgerRow:
     error: str | None
     updated_at: datetime
     scheduled_for: datetime | None  # when the reader's delivery window asked it to arrive
-    variant_id: str | None  # the e-mail's variant (seed email_variants); null before variants
+    variant_id: str | None = None  # the e-mail's variant (seed email_variants); null before them
 
     @property
     def attempt(self) -> Attempt:
