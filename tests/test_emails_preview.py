@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from babel.messages.pofile import read_po
+from markupsafe import escape
 
 from orchestration.emails.gallery import (
     PREHEADER_MAX_CHARS,
@@ -24,9 +25,11 @@ from orchestration.emails.preview import (
     build_previews,
     fixture_samples,
     gallery_samples,
+    real_samples,
     render_previews,
     sample_payloads,
 )
+from orchestration.emails.variants import email_variants
 from orchestration.settings import Settings
 from tests.browser import PNG_SIGNATURE, distinct_colours, png_size
 
@@ -58,16 +61,42 @@ def gallery(tmp_path_factory) -> Path:
 
 
 def test_gallery_has_every_template_locale_and_sample(gallery):
-    expected = len(sample_payloads()) * len(PREVIEW_LOCALES)
+    expected = len(fixture_samples()) * len(PREVIEW_LOCALES)
     assert len(list(gallery.glob("*--*.html"))) == expected
     assert len(list(gallery.glob("*--*.txt"))) == expected
     index = (gallery / "index.html").read_text(encoding="utf-8")
     for template in trigger_types():
         assert f'id="{template}"' in index
     assert index.count('class="email"') == expected
-    assert len(list((gallery / "locales").glob("*.html"))) == len(sample_payloads())
+    assert len(list((gallery / "locales").glob("*.html"))) == len(fixture_samples())
     for text in gallery.glob("*--*.txt"):
         assert text.read_text(encoding="utf-8").strip()
+
+
+def test_every_variant_has_its_own_messages_with_its_own_subject(gallery):
+    """Each variant with a template of its own is a template of the gallery, in every
+    locale, whose subject differs from its trigger type's own for the same sample."""
+    index = (gallery / "index.html").read_text(encoding="utf-8")
+    previews = {p.stem: p.email for p in render_previews(Settings(), fixture_samples())}
+    variants = [
+        variant
+        for variants in email_variants().values()
+        for variant in variants
+        if variant.has_own_template
+    ]
+    assert variants, "seed email_variants has no variant with a template of its own"
+    for variant in variants:
+        name = f"{variant.trigger_type}__{variant.variant_id}"
+        assert f'id="{name}"' in index
+        stems = [stem for stem in previews if stem.startswith(f"{name}--")]
+        assert {stem.rsplit("--", 1)[1] for stem in stems} == set(PREVIEW_LOCALES)
+        for stem in stems:
+            control = previews[stem.replace(name, variant.trigger_type, 1)]
+            assert previews[stem].variant_id == variant.variant_id
+            assert previews[stem].subject != control.subject, stem
+            assert f'href="{stem}.html"' in index, stem
+            page = (gallery / f"{stem}.html").read_text(encoding="utf-8")
+            assert f"<title>{escape(previews[stem].subject)}</title>" in page, stem
 
 
 PAGE_FACTS = """() => ({
@@ -84,7 +113,7 @@ def test_every_preview_renders_in_chromium(gallery, browser):
 
     page.goto((gallery / "index.html").as_uri())
     links = page.eval_on_selector_all("a.email", "links => links.map(a => a.getAttribute('href'))")
-    assert len(links) == len(sample_payloads()) * len(PREVIEW_LOCALES)
+    assert len(links) == len(fixture_samples()) * len(PREVIEW_LOCALES)
 
     for href in links:
         stem = href.removesuffix(".html")
@@ -202,7 +231,7 @@ def test_side_by_side_pages_show_every_language_at_both_widths(gallery, browser)
     pages = index.eval_on_selector_all(
         "a.side-by-side", "links => links.map(a => a.getAttribute('href'))"
     )
-    assert len(pages) == len(sample_payloads())
+    assert len(pages) == len(fixture_samples())
     index.close()
 
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
@@ -245,3 +274,17 @@ def test_without_a_warehouse_the_gallery_shows_the_fixtures_and_says_why(tmp_pat
     samples, note = gallery_samples(Settings(_env_file=None, FLYWHEEL_WAREHOUSE=str(empty)))
     assert samples == fixture_samples()
     assert "has no email.rpt_email_payloads" in note
+
+
+def test_a_real_email_of_a_variant_is_previewed_under_the_variants_name(tmp_path):
+    """`flywheel preview --send-key`: a payload whose template is a variant's is named
+    `<trigger>__<variant>`, not after the template's path."""
+    sample = next(s for s in fixture_samples() if "__" in s.template)
+    real_address = "alex.real@customer.example"
+    payload = {**sample.payload, "triggered_on": "2026-03-02", "email": real_address}
+    (real,) = real_samples([payload])
+    assert real.template == sample.template and "/" not in real.template
+    assert real.payload["email"] != real_address
+    build_previews(tmp_path, Settings(), [real], "one e-mail")
+    for locale in PREVIEW_LOCALES:
+        assert (tmp_path / f"{sample.template}--2026-03-02--{locale}.html").is_file()

@@ -122,6 +122,42 @@ def test_holdout_users_get_no_payload_and_caps_hold(demo_pipeline):
     assert busiest_week == 3
 
 
+def test_the_variants_experiment_is_drawn_rendered_and_measured(demo_pipeline):
+    """inactive_nudge's two variants (seed email_variants): both drawn, held-out triggers
+    included; each payload names its variant's template; the variant mart compares each with
+    the holdout and with the other."""
+    drawn = dict(
+        demo_pipeline.query(
+            "select variant_id, count(*) from marts.fct_email_triggers "
+            "where trigger_type = 'inactive_nudge' group by variant_id"
+        )
+    )
+    assert set(drawn) == {"control", "progress_waiting"}
+    assert min(drawn.values()) > 0.3 * sum(drawn.values())
+    templates = set(
+        demo_pipeline.query(
+            "select distinct variant_id, template from email.rpt_email_payloads "
+            "where trigger_type = 'inactive_nudge'"
+        )
+    )
+    assert templates == {
+        ("control", "inactive_nudge"),
+        ("progress_waiting", "variants/inactive_nudge__progress_waiting"),
+    }
+    comparisons = set(
+        demo_pipeline.query(
+            "select distinct trigger_type, variant_id, compared_with "
+            "from marts.fct_email_variant_lift where locale = 'all'"
+        )
+    )
+    assert comparisons == {
+        ("inactive_nudge", "control", "holdout"),
+        ("inactive_nudge", "control", "progress_waiting"),
+        ("inactive_nudge", "progress_waiting", "holdout"),
+        ("inactive_nudge", "progress_waiting", "control"),
+    }
+
+
 def test_an_unsubscribed_address_is_never_sent_to(demo_pipeline):
     unsubscribed = demo_pipeline.scalar("select count(*) from staging.stg_sendgrid__unsubscribes")
     assert unsubscribed > 0

@@ -730,6 +730,33 @@ def test_sendgrid_maps_email_groups_to_unsubscribe_groups_and_sets_reply_to(con,
     assert {p["reply_to"]["email"] for p in by_trigger.values()} == {"help@flywheel.example.com"}
 
 
+def test_the_variant_reaches_sendgrid_the_outbox_and_the_ledger(con, server, tmp_path):
+    """Sends and clicks can be counted per variant: SendGrid's events carry the custom arg."""
+    emails = [
+        dataclasses.replace(mail, trigger_type="inactive_nudge", variant_id=variant)
+        for mail, variant in zip(
+            make_emails(2, "nudge"), ["control", "progress_waiting"], strict=True
+        )
+    ]
+    assert send_emails(con, emails, sendgrid(server), retry=FAST).accepted == 2
+    sent = {
+        m.payload["custom_args"]["send_key"]: m.payload["custom_args"]["variant_id"]
+        for m in server.messages
+    }
+    assert sent == {mail.send_key: mail.variant_id for mail in emails}
+    recorded = fetch_rows(con, [mail.send_key for mail in emails])
+    assert {key: row.variant_id for key, row in recorded.items()} == sent
+
+    outbox = OutboxBackend(tmp_path / "outbox")
+    mail = dataclasses.replace(emails[1], send_key="nudge:outbox")
+    assert send_emails(con, [mail], outbox).accepted == 1
+    message = email.message_from_bytes(
+        outbox.eml_path(mail.send_key).read_bytes(), policy=email.policy.default
+    )
+    assert message["X-Flywheel-Variant"] == "progress_waiting"
+    assert fetch_rows(con, [mail.send_key])[mail.send_key].variant_id == "progress_waiting"
+
+
 # --- the reader's delivery window ------------------------------------------------------------
 
 
@@ -871,9 +898,12 @@ def _slot(mail: RenderedEmail) -> tuple[str, date]:
     return mail.delivery.timezone, mail.delivery.due_on
 
 
-def test_a_ledger_from_before_scheduled_for_gets_the_column_and_keeps_its_rows(tmp_path):
-    old_ddl = LEDGER_DDL.replace("    scheduled_for timestamp,\n", "")
+def test_a_ledger_from_before_scheduled_for_gets_the_columns_and_keeps_its_rows(tmp_path):
+    old_ddl = LEDGER_DDL.replace("    scheduled_for timestamp,\n", "").replace(
+        ",\n    variant_id varchar", ""
+    )
     assert "scheduled_for" not in old_ddl
+    assert "variant_id" not in old_ddl
     with duckdb.connect(str(tmp_path / "old.duckdb")) as old:
         old.execute("create schema email")
         old.execute(old_ddl)
@@ -885,10 +915,11 @@ def test_a_ledger_from_before_scheduled_for_gets_the_column_and_keeps_its_rows(t
         ensure_send_ledger(old)
         ensure_send_ledger(old)  # again: nothing to add
         row = fetch_rows(old, ["old:1"])["old:1"]
-        assert (row.status, row.scheduled_for) == ("accepted", None)
+        assert (row.status, row.scheduled_for, row.variant_id) == ("accepted", None, None)
         report = send_emails(old, make_emails(1), OutboxBackend(tmp_path / "outbox"))
         assert report.accepted == 1
         assert old.execute("select count(scheduled_for) from email.send_ledger").fetchone() == (1,)
+        assert old.execute("select count(variant_id) from email.send_ledger").fetchone() == (1,)
 
 
 def test_a_ledger_from_before_the_in_doubt_status_is_rebuilt_with_its_rows(tmp_path):

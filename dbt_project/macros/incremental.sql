@@ -203,7 +203,7 @@
             {%- endfor -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- for name in ['holdout_salt', 'holdout_unit', 'future_tolerance_minutes', 'incremental_lookback_days'] -%}
+    {%- for name in ['holdout_salt', 'holdout_unit', 'variant_salt', 'future_tolerance_minutes', 'incremental_lookback_days'] -%}
         {%- do parts.append(name ~ '=' ~ var(name)) -%}
     {%- endfor -%}
     {{- return(local_md5(parts | sort | join('\n'))) -}}

@@ -90,11 +90,12 @@
 {%- endmacro %}
 
 {#-
-    welch_lift(observations, cells): the lift of each cell and outcome, treated against
-    holdout, as a select over the relation or CTE `observations`, which has the `cells`
-    columns and: outcome (its name), arm ('treated' or 'holdout'), unit_id (the holdout's
-    unit: an account or a user, int_email_trigger_outcomes) and outcome_value (one trigger's
-    value).
+    welch_lift(observations, cells, arms): the lift of each cell and outcome, the first of
+    `arms` against the second (default: treated against holdout), as a select over the
+    relation or CTE `observations`, which has the `cells` columns and: outcome (its name), arm
+    (one of `arms`), unit_id (the unit of randomisation: for the holdout an account or a user,
+    int_email_trigger_outcomes) and outcome_value (one trigger's value). The columns of each
+    arm are named after it: `<arm>_units`, `<arm>_count`, `<arm>_mean`.
 
     The holdout is drawn by unit, and a unit's triggers resemble each other (one account's
     users, one user's triggers), so the test counts units, not triggers: each arm's mean is
@@ -108,7 +109,8 @@
     variance; with one trigger per unit it is Welch's test on the triggers. A cell with
     fewer than the rule min_effect_sample units in either arm has no lift.
 -#}
-{% macro welch_lift(observations, cells) -%}
+{% macro welch_lift(observations, cells, arms=['treated', 'holdout']) -%}
+    {%- set first, second = arms -%}
     {%- set cell_list = cells | join(', ') -%}
     {%- set cell_match = [] -%}
     {%- for cell in cells + ['outcome', 'arm'] -%}
@@ -168,7 +170,7 @@
         select
             {{ cell_list }},
             outcome,
-            {%- for arm in ['treated', 'holdout'] %}
+            {%- for arm in arms %}
             coalesce(sum(case when arm = '{{ arm }}' then units end), 0) as {{ arm }}_units,
             coalesce(sum(case when arm = '{{ arm }}' then triggers end), 0) as {{ arm }}_count,
             max(case when arm = '{{ arm }}' then outcome_mean end) as {{ arm }}_mean,
@@ -181,10 +183,10 @@
     welch as (
         select
             *,
-            treated_units >= {{ rule('min_effect_sample') }} and holdout_units >= {{ rule('min_effect_sample') }}
+            {{ first }}_units >= {{ rule('min_effect_sample') }} and {{ second }}_units >= {{ rule('min_effect_sample') }}
                 as has_enough_data,
-            {{ welch_std_error('treated_units', 'treated_variance', 'holdout_units', 'holdout_variance') }} as std_error,
-            {{ welch_degrees_of_freedom('treated_units', 'treated_variance', 'holdout_units', 'holdout_variance') }}
+            {{ welch_std_error(first ~ '_units', first ~ '_variance', second ~ '_units', second ~ '_variance') }} as std_error,
+            {{ welch_degrees_of_freedom(first ~ '_units', first ~ '_variance', second ~ '_units', second ~ '_variance') }}
                 as degrees_of_freedom
         from arms
     )
@@ -192,14 +194,14 @@
     select
         {{ cell_list }},
         outcome,
-        treated_units,
-        holdout_units,
-        treated_count,
-        holdout_count,
-        treated_mean,
-        holdout_mean,
+        {{ first }}_units,
+        {{ second }}_units,
+        {{ first }}_count,
+        {{ second }}_count,
+        {{ first }}_mean,
+        {{ second }}_mean,
         has_enough_data,
         cast(case when has_enough_data then std_error end as {{ type_double() }}) as lift_std_error,
-        {{ lift_test_columns('lift', 'treated_mean - holdout_mean', 'std_error', 'degrees_of_freedom', 'has_enough_data') }}
+        {{ lift_test_columns('lift', first ~ '_mean - ' ~ second ~ '_mean', 'std_error', 'degrees_of_freedom', 'has_enough_data') }}
     from welch
 {%- endmacro %}

@@ -35,6 +35,7 @@ create table email.rendered_emails (
     send_key varchar primary key, to_email varchar not null, to_name varchar,
     subject varchar not null, html varchar not null, text varchar not null,
     trigger_type varchar not null, locale varchar not null, headers varchar not null,
+    variant_id varchar not null,
     -- the delivery window: the reader's time zone, the local day due, the window's hours
     timezone varchar, due_on date, delivery_hour integer, delivery_window_hours integer,
     deliver_on_weekends boolean
@@ -151,7 +152,7 @@ def rendered_emails(
         if emails:
             con.executemany(
                 "insert into email.rendered_emails "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     [
                         e.send_key,
@@ -163,6 +164,7 @@ def rendered_emails(
                         e.trigger_type,
                         e.locale,
                         json.dumps(e.headers),
+                        e.variant_id,
                         e.delivery.timezone,
                         e.delivery.due_on,
                         e.delivery.window.hour,
@@ -229,14 +231,15 @@ def email_send_ledger(
         ensure_send_ledger(con)
         rows = con.execute(
             "select send_key, to_email, to_name, subject, html, text, trigger_type, locale, "
-            "headers, timezone, due_on, delivery_hour, delivery_window_hours, "
+            "headers, variant_id, timezone, due_on, delivery_hour, delivery_window_hours, "
             "deliver_on_weekends from email.rendered_emails order by send_key"
         ).fetchall()
         emails = [
             RenderedEmail(
                 *row[:8],
                 headers=json.loads(row[8]),
-                delivery=DeliverySlot(row[9], row[10], DeliveryWindow(*row[11:14])),
+                variant_id=row[9],
+                delivery=DeliverySlot(row[10], row[11], DeliveryWindow(*row[12:15])),
             )
             for row in rows
         ]

@@ -20,3 +20,6 @@ class RenderedEmail:
     delivery: DeliverySlot | None = None
     # The line an inbox shows after the subject (the HTML's hidden preheader).
     preheader: str = ""
+    # The variant of the trigger type's e-mail (seed email_variants), recorded by the ledger
+    # and given to SendGrid as a custom arg, so sends and clicks are counted per variant.
+    variant_id: str = "control"

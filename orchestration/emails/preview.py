@@ -1,7 +1,8 @@
 """Previews of every e-mail, as a browsable gallery to sign e-mails off with: each template in
 each supported language, for sample payloads.
 
-`flywheel preview [--out DIR]` writes one `.html` and `.txt` file per message, an inbox view
+`flywheel preview [--out DIR]` writes one `.html` and `.txt` file per message (every variant of
+an e-mail, seed email_variants, as its own template `<trigger>__<variant>`), an inbox view
 (`index.html`: sender, subject and preheader with their lengths) and a page per sample with its
 languages side by side (`gallery.py`). The samples are real e-mails of the warehouse when it
 has some (per trigger type, its typical and extreme ones: `real_payloads.py`), else the fixed
@@ -30,6 +31,7 @@ from orchestration.emails.real_payloads import (
     sample_payloads_by_trigger,
 )
 from orchestration.emails.render import render_email
+from orchestration.emails.variants import email_variants
 from orchestration.settings import REPO_ROOT, Settings
 
 PREVIEW_LOCALES = ("en", "fr", "ru")  # the supported locales; any other falls back to en
@@ -131,11 +133,44 @@ def sample_payloads() -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def fixture_samples() -> list[Sample]:
-    """The fixed sample payloads (`preview_fixtures/`), every template."""
-    return [
-        Sample(payload["template"], scenario, description, payload)
-        for scenario, description, payload in sample_payloads()
-    ]
+    """The fixed sample payloads (`preview_fixtures/`), every template and variant."""
+    return every_variant(
+        [
+            Sample(payload["template"], scenario, description, payload)
+            for scenario, description, payload in sample_payloads()
+        ]
+    )
+
+
+def gallery_name(payload: dict[str, Any]) -> str:
+    """The name a payload's e-mail has in the gallery: its trigger type when it renders the
+    trigger type's own template, `<trigger>__<variant>` when its variant has one of its own."""
+    if payload["template"] == payload["trigger_type"]:
+        return payload["trigger_type"]
+    return f"{payload['trigger_type']}__{payload['variant_id']}"
+
+
+def every_variant(samples: list[Sample]) -> list[Sample]:
+    """Each sample of a trigger type once per variant of its e-mail (seed email_variants),
+    named by `gallery_name`."""
+    variant_samples = []
+    for sample in samples:
+        for variant in email_variants()[sample.payload["trigger_type"]]:
+            payload = {
+                **sample.payload,
+                "variant_id": variant.variant_id,
+                "template": variant.template,
+            }
+            variant_samples.append(
+                Sample(
+                    gallery_name(payload),
+                    sample.scenario,
+                    sample.description,
+                    payload,
+                    sample.source,
+                )
+            )
+    return variant_samples
 
 
 def gallery_samples(settings: Settings) -> tuple[list[Sample], str]:
@@ -149,10 +184,12 @@ def gallery_samples(settings: Settings) -> tuple[list[Sample], str]:
     samples = []
     for template in trigger_types():
         if template in real:
-            samples += [
-                Sample(template, r.case, r.description, r.payload, "warehouse")
-                for r in real[template]
-            ]
+            samples += every_variant(
+                [
+                    Sample(template, r.case, r.description, r.payload, "warehouse")
+                    for r in real[template]
+                ]
+            )
         else:
             samples += [sample for sample in fixtures if sample.template == template]
     missing = [t for t in trigger_types() if t not in real]
@@ -167,7 +204,7 @@ def real_samples(payloads: list[dict[str, Any]]) -> list[Sample]:
     replaced; each is named after the day it was triggered on."""
     return [
         Sample(
-            payload["template"],
+            gallery_name(payload),
             str(payload["triggered_on"]),
             f"{payload['send_key']} (the reader's language: {payload['locale']})",
             for_preview(payload),

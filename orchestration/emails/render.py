@@ -2,7 +2,9 @@
 
 A trigger type has two templates under `email_templates/`: `<template>.txt`, the plain-text
 e-mail and the copy (its blocks `subject`, `preheader`, `headline` and `lead`), and
-`<template>.html`, which lays that copy out with the partials. One Jinja2 environment per
+`<template>.html`, which lays that copy out with the partials. A variant of its e-mail
+(`variants.py`) may have a pair of its own that extends them; the payload's `template` names
+the pair to render. One Jinja2 environment per
 language is built once per process (`get_renderer()`); templates only format the payload.
 The HTML templates' CSS is inlined once, when they are loaded (`inline.InliningLoader`).
 
@@ -28,11 +30,12 @@ from jinja2 import (
     StrictUndefined,
     Template,
     TemplateRuntimeError,
+    nodes,
     select_autoescape,
 )
 from jinja2.runtime import Macro
 
-from orchestration.emails.groups import email_group, trigger_types
+from orchestration.emails.groups import email_group
 from orchestration.emails.i18n import (
     SUPPORTED_LOCALES,
     TEMPLATES_DIR,
@@ -43,6 +46,7 @@ from orchestration.emails.i18n import (
 from orchestration.emails.inline import InliningLoader
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.unsubscribe_token import UnsubscribeTarget, make_token
+from orchestration.emails.variants import email_templates
 from orchestration.settings import Settings
 
 # The payload columns the renderer and the templates read (a subset of rpt_email_payloads,
@@ -54,6 +58,7 @@ PAYLOAD_COLUMNS = (
     "first_name",
     "locale",
     "trigger_type",
+    "variant_id",
     "template",
     "triggered_on",
     "cta_id",
@@ -248,20 +253,40 @@ def _concat(chunks: Iterator[str]) -> str:
     return "".join(chunks)
 
 
+def copy_blocks(env: Environment, name: str) -> dict[str, Callable[..., Iterator[str]]]:
+    """The render functions of the copy blocks of the text template `name`: its own, else
+    those it inherits (a variant's template extends its trigger type's and overrides some)."""
+    blocks: dict[str, Callable[..., Iterator[str]]] = {}
+    current: str | None = name
+    while current:
+        for block, render in env.get_template(current).blocks.items():
+            blocks.setdefault(block, render)
+        source = env.loader.get_source(env, current)[0]  # type: ignore[union-attr]
+        extends = env.parse(source).find(nodes.Extends)
+        parent = extends.template if extends else None
+        current = parent.value if isinstance(parent, nodes.Const) else None
+    missing = [block for block in COPY_BLOCKS if block not in blocks]
+    if missing:
+        raise ValueError(f"template {name!r} has no block {', '.join(missing)}")
+    return {block: blocks[block] for block in COPY_BLOCKS}
+
+
 class Renderer:
     """Every template of every language, compiled once; `render` is then pure formatting."""
 
     def __init__(self, inline_css: bool = True) -> None:
         self._templates: dict[tuple[str, str], tuple[Template, Template]] = {}
+        self._copy: dict[tuple[str, str], dict[str, Callable[..., Iterator[str]]]] = {}
         self._phrases: dict[str, Any] = {}
         for lang in SUPPORTED_LOCALES:
             env = build_environment(lang, inline_css)
             self._phrases[lang] = env.globals["phrases"]
-            for name in trigger_types():
+            for name in email_templates():
                 self._templates[lang, name] = (
                     env.get_template(f"{name}.txt"),
                     env.get_template(f"{name}.html"),
                 )
+                self._copy[lang, name] = copy_blocks(env, f"{name}.txt")
 
     def render(self, payload: Mapping[str, Any], settings: Settings) -> RenderedEmail:
         missing = [column for column in PAYLOAD_COLUMNS if column not in payload]
@@ -305,8 +330,8 @@ class Renderer:
         # The copy first (blocks of the .txt template), then both formats around it.
         text_context = text_template.new_context(context)
         copy = {
-            block: one_line(_concat(text_template.blocks[block](text_context)))
-            for block in COPY_BLOCKS
+            block: one_line(_concat(render(text_context)))
+            for block, render in self._copy[lang, row["template"]].items()
         }
         copy["greeting"] = self._phrases[lang].greeting(row["first_name"])
         text_context.vars.update(copy)
@@ -322,6 +347,7 @@ class Renderer:
             html=html,
             text=text,
             trigger_type=row["trigger_type"],
+            variant_id=row["variant_id"],
             locale=lang,
             headers={
                 "List-Unsubscribe": f"<{url}>",

@@ -5,8 +5,9 @@
         meta={'window_column': 'triggered_on'},
     )
 }}
--- One row per e-mail to send (fct_email_triggers with no suppressed_reason): the recipient
--- and every number and text input the template shows, as of the trigger's day. Templates
+-- One row per e-mail to send (fct_email_triggers with no suppressed_reason): the recipient,
+-- the template of its variant and every number and text input the template shows, as of the
+-- trigger's day. Templates
 -- only format these values: no arithmetic happens after this model.
 -- Not BI-facing: it carries the e-mail address, so it lives in schema `email`, not `marts`.
 -- Trigger-specific inputs are null for the other triggers: the reported week (week_*) for
@@ -63,6 +64,10 @@ badges as (
 
 trigger_priorities as (
     select * from {{ ref('trigger_priorities') }}
+),
+
+variants as (
+    select * from {{ ref('int_email_variants') }}
 ),
 
 stage_order as (
@@ -322,7 +327,10 @@ final as (
         users.language as locale,
         users.timezone,
         with_stage.trigger_type,
-        with_stage.trigger_type as template,
+        -- the variant of the e-mail (fct_email_triggers) and the template it renders: its
+        -- own (seed email_variants) or the trigger type's
+        with_stage.variant_id,
+        coalesce(variants.template, with_stage.trigger_type) as template,
         with_stage.triggered_on,
         with_stage.priority,
         -- the e-mail's primary call to action (seed trigger_priorities)
@@ -446,6 +454,11 @@ final as (
         on with_stage.user_id = users.user_id
     inner join trigger_priorities
         on with_stage.trigger_type = trigger_priorities.trigger_type
+    -- the variant's template: fct_email_triggers drew the variant from int_email_variants
+    left join variants
+        on
+            with_stage.trigger_type = variants.trigger_type
+            and with_stage.variant_id = variants.variant_id
     inner join accounts
         on users.account_id = accounts.account_id
     inner join user_metrics

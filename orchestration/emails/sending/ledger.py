@@ -59,7 +59,8 @@ create table if not exists {LEDGER_TABLE} (
     provider_message_id varchar,
     failure_kind varchar check (failure_kind in ('rejected', 'transient', 'unresolved')),
     error varchar,
-    updated_at timestamp not null
+    updated_at timestamp not null,
+    variant_id varchar
 )
 """
 
@@ -80,13 +81,13 @@ create table if not exists {BATCHES_TABLE} (
 _COLUMNS = (
     "send_key, trigger_type, locale, to_email_hash, backend, status, attempts, batch_id, "
     "send_at, first_attempt_at, last_attempt_at, accepted_at, provider_message_id, "
-    "failure_kind, error, updated_at, scheduled_for"
+    "failure_kind, error, updated_at, scheduled_for, variant_id"
 )
 # The table's columns in DDL order, for rebuilding an older ledger.
 _DDL_ORDER = (
     "send_key, trigger_type, locale, to_email_hash, backend, status, attempts, batch_id, "
     "send_at, scheduled_for, first_attempt_at, last_attempt_at, accepted_at, "
-    "provider_message_id, failure_kind, error, updated_at"
+    "provider_message_id, failure_kind, error, updated_at, variant_id"
 )
 
 # The ledger's columns that are not text, with their types (record_history).
@@ -125,6 +126,7 @@ class LedgerRow:
     error: str | None
     updated_at: datetime
     scheduled_for: datetime | None  # when the reader's delivery window asked it to arrive
+    variant_id: str | None = None  # the e-mail's variant (seed email_variants); null before them
 
     @property
     def attempt(self) -> Attempt:
@@ -179,6 +181,7 @@ def ensure_send_ledger(con: WarehouseConnection) -> None:
     con.execute("create schema if not exists email")
     con.execute(LEDGER_DDL)
     con.execute(f"alter table {LEDGER_TABLE} add column if not exists scheduled_for timestamp")
+    con.execute(f"alter table {LEDGER_TABLE} add column if not exists variant_id varchar")
     _allow_in_doubt(con)
     con.execute(BATCHES_DDL)
 
@@ -283,16 +286,19 @@ def record_pending_unit(
         f"""
         insert into {LEDGER_TABLE} as ledger (
             send_key, trigger_type, locale, to_email_hash, backend, status, attempts,
-            batch_id, send_at, scheduled_for, first_attempt_at, last_attempt_at, updated_at
+            batch_id, send_at, scheduled_for, first_attempt_at, last_attempt_at, updated_at,
+            variant_id
         )
         select
             unnest($keys::varchar[]), unnest($types::varchar[]),
             unnest($locales::varchar[]), unnest($hashes::varchar[]),
             unnest($backends::varchar[]), 'pending', 1, unnest($batches::varchar[]),
-            unnest($send_ats::timestamp[]), unnest($scheduled::timestamp[]), $now, $now, $now
+            unnest($send_ats::timestamp[]), unnest($scheduled::timestamp[]), $now, $now, $now,
+            unnest($variants::varchar[])
         on conflict (send_key) do update set
             trigger_type = excluded.trigger_type,
             locale = excluded.locale,
+            variant_id = excluded.variant_id,
             to_email_hash = excluded.to_email_hash,
             backend = excluded.backend,
             status = 'pending',
@@ -314,6 +320,7 @@ def record_pending_unit(
             "keys": _text([e.send_key for e in emails]),
             "types": _text([e.trigger_type for e in emails]),
             "locales": _text([e.locale for e in emails]),
+            "variants": _text([e.variant_id for e in emails]),
             "hashes": _text([email_hash(e.to_email) for e in emails]),
             "backends": _text([a.backend for _, a in attempts]),
             "batches": _text([a.batch_id for _, a in attempts]),
@@ -404,12 +411,12 @@ def record_not_sent(
         f"""
         insert into {LEDGER_TABLE} as ledger (
             send_key, trigger_type, locale, to_email_hash, backend, status, attempts,
-            failure_kind, error, updated_at
+            failure_kind, error, updated_at, variant_id
         )
         select
             unnest($keys::varchar[]), unnest($types::varchar[]),
             unnest($locales::varchar[]), unnest($hashes::varchar[]), $backend,
-            'failed', 0, $kind, $error, $now
+            'failed', 0, $kind, $error, $now, unnest($variants::varchar[])
         on conflict (send_key) do update set
             status = 'failed',
             failure_kind = excluded.failure_kind,
@@ -421,6 +428,7 @@ def record_not_sent(
             "keys": _text([e.send_key for e in emails]),
             "types": _text([e.trigger_type for e in emails]),
             "locales": _text([e.locale for e in emails]),
+            "variants": _text([e.variant_id for e in emails]),
             "hashes": _text([email_hash(e.to_email) for e in emails]),
             "backend": backend,
             "kind": kind,

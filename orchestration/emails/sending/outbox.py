@@ -138,6 +138,7 @@ class OutboxBackend:
         message["Message-ID"] = f"<{digest}@{self.from_email.rsplit('@', 1)[1]}>"
         message["X-Flywheel-Send-Key"] = single_line(email.send_key)
         message["X-Flywheel-Trigger"] = single_line(email.trigger_type)
+        message["X-Flywheel-Variant"] = single_line(email.variant_id)
         if self.reply_to:
             message["Reply-To"] = self.reply_to
         if send_at is not None:

@@ -344,6 +344,7 @@ class SendGridBackend:
             html_content=HtmlContent(email.html),
         )
         mail.custom_arg = CustomArg("send_key", email.send_key)
+        mail.custom_arg = CustomArg("variant_id", single_line(email.variant_id))
         mail.category = Category(single_line(email.trigger_type))
         for name, value in checked_headers(email.headers).items():
             mail.header = Header(name, value)

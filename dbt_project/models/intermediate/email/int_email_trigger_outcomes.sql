@@ -50,7 +50,8 @@ units as (
         -- the language the e-mail is (or would have been) written in, as in rpt_email_payloads
         users.language as locale,
         triggers.triggered_on,
-        case when triggers.is_holdout then 'holdout' else 'treated' end as arm
+        case when triggers.is_holdout then 'holdout' else 'treated' end as arm,
+        triggers.variant_id
     from triggers
     inner join users
         on triggers.user_id = users.user_id
@@ -158,6 +159,7 @@ final as (
         units.triggered_on,
         cast({{ dbt.date_trunc('month', 'units.triggered_on') }} as date) as period,
         units.arm,
+        units.variant_id,
         {%- for days in windows %}
         case
             when {{ dbt.dateadd('day', days, 'units.triggered_on') }} <= {{ as_of_date() }}

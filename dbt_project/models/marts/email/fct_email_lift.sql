@@ -6,12 +6,6 @@
 -- enough data' and shows no number.
 -- A full table every run: a few rows per trigger type, and its outcomes change for 28 days.
 
-{#- The outcomes: columns of int_email_trigger_outcomes, a number per trigger. -#}
-{%- set outcomes = [
-    'active_days_7d', 'active_days_28d', 'retained_28d', 'stage_progressed_28d',
-    'account_seats_and_invites_28d', 'cta_clicked_7d',
-] %}
-
 with
 
 trigger_outcomes as (
@@ -20,18 +14,7 @@ trigger_outcomes as (
 
 -- One row per trigger and outcome with a value (a complete window).
 observations as (
-    {%- for outcome in outcomes %}
-    select
-        trigger_type,
-        locale,
-        arm,
-        unit_id,
-        '{{ outcome }}' as outcome,
-        cast({{ outcome }} as {{ type_double() }}) as outcome_value
-    from trigger_outcomes
-    where {{ outcome }} is not null
-    {{ 'union all' if not loop.last }}
-    {%- endfor %}
+    {{- email_outcome_observations('trigger_outcomes', ['trigger_type', 'locale', 'arm', 'unit_id']) }}
 ),
 
 cells as (
@@ -77,12 +60,7 @@ final as (
         lift_ci_high,
         lift_p_value,
         cast(
-            case
-                when not has_enough_data then 'not enough data'
-                when lift_ci_low > 0 then 'higher'
-                when lift_ci_high < 0 then 'lower'
-                else 'no clear difference'
-            end as {{ dbt.type_string() }}
+            {{ lift_verdict('has_enough_data', 'lift_ci_low', 'lift_ci_high') }} as {{ dbt.type_string() }}
         ) as verdict
     from lifts
 )

@@ -74,6 +74,8 @@ final as (
         cast(coalesce(send_ledger.trigger_type, triggers.trigger_type) as {{ dbt.type_string() }}) as trigger_type,
         cast(triggers.triggered_on as date) as triggered_on,
         cast(send_ledger.locale as {{ dbt.type_string() }}) as locale,
+        -- the variant it was sent as (the ledger), else its trigger's
+        cast(coalesce(send_ledger.variant_id, triggers.variant_id) as {{ dbt.type_string() }}) as variant_id,
         cast(send_ledger.backend as {{ dbt.type_string() }}) as backend,
         cast(send_ledger.status as {{ dbt.type_string() }}) as status,
         cast(send_ledger.attempts as {{ dbt.type_int() }}) as attempts,

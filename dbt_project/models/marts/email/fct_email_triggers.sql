@@ -8,7 +8,8 @@
 -- Every e-mail trigger in history with its arbitration outcome: `suppressed_reason` is null
 -- when the e-mail will be sent once it is due. Rules, in order: holdout, opt-outs, no
 -- celebration for a dormant user, the daily cap (highest priority wins), the rolling 7-day
--- cap (days taken in order).
+-- cap (days taken in order). Every trigger, held out or not, has the variant of its e-mail
+-- its user gets (int_email_variants, by the hash of the user and the trigger type).
 -- Incremental (macros/incremental.sql) on triggered_on: a run arbitrates the triggers of its
 -- window, carrying each user's e-mails kept in the 7 days before it into the weekly cap. The
 -- personal bests of the week of window_start before the window get their detail_value again
@@ -54,6 +55,10 @@ trigger_priorities as (
     select * from {{ ref('trigger_priorities') }}
 ),
 
+variants as (
+    select * from {{ ref('int_email_variants') }}
+),
+
 {%- if is_incremental() %}
 
 -- the e-mails kept in the 7 days before the window, newest first: the weekly cap's state
@@ -93,7 +98,8 @@ stored_arbitration as (
         send_key,
         priority,
         is_holdout,
-        suppressed_reason
+        suppressed_reason,
+        variant_id
     from {{ this }}
     where
         trigger_type = 'personal_best'
@@ -109,11 +115,17 @@ with_context as (
         trigger_priorities.email_group,
         trigger_priorities.is_celebration,
         dim_users.is_holdout,
+        variants.variant_id,
         user_stages.is_dormant,
         users.email
     from candidates
     inner join trigger_priorities
         on candidates.trigger_type = trigger_priorities.trigger_type
+    inner join variants
+        on
+            candidates.trigger_type = variants.trigger_type
+            and {{ email_variant_bucket('candidates.user_id', 'candidates.trigger_type') }} >= variants.bucket_from
+            and {{ email_variant_bucket('candidates.user_id', 'candidates.trigger_type') }} < variants.bucket_to
     inner join dim_users
         on candidates.user_id = dim_users.user_id
     inner join users
@@ -194,6 +206,7 @@ final as (
         screened.detail_badge,
         screened.pinned_recommendation,
         screened.is_holdout,
+        screened.variant_id,
         case
             when screened.screened_reason is not null then screened.screened_reason
             when daily_ranked.daily_rank > {{ rule('daily_email_cap') }} then 'daily_cap'
@@ -222,6 +235,7 @@ final as (
         personal_bests_to_refresh.detail_badge,
         personal_bests_to_refresh.pinned_recommendation,
         stored_arbitration.is_holdout,
+        stored_arbitration.variant_id,
         stored_arbitration.suppressed_reason
     from personal_bests_to_refresh
     inner join stored_arbitration

@@ -5,6 +5,9 @@
 {%- set ledger = source('flywheel', 'send_ledger') %}
 {#- At parse time (execute is false) the source is only recorded; at run time, look it up. -#}
 {%- set ledger_exists = (not execute) or (load_relation(ledger) is not none) %}
+{#- A ledger the sender has not run on since variants has no variant_id column yet. -#}
+{%- set ledger_columns = adapter.get_columns_in_relation(ledger) | map(attribute='name') | map('lower') | list
+    if execute and ledger_exists else [] %}
 
 with
 
@@ -29,7 +32,8 @@ send_ledger as (
         null as last_attempt_at,
         null as accepted_at,
         null as provider_message_id,
-        null as error
+        null as error,
+        null as variant_id
     where 1 = 0
 ),
 {%- endif %}
@@ -51,7 +55,12 @@ final as (
         cast(last_attempt_at as {{ ts }}) as last_attempt_at,
         cast(accepted_at as {{ ts }}) as accepted_at,
         cast({{ clean_text('provider_message_id') }} as {{ text }}) as provider_message_id,
-        cast(error as {{ text }}) as error
+        cast(error as {{ text }}) as error,
+        {%- if 'variant_id' in ledger_columns or not ledger_exists %}
+        cast({{ clean_text('variant_id') }} as {{ text }}) as variant_id
+        {%- else %}
+        cast(null as {{ text }}) as variant_id
+        {%- endif %}
     from send_ledger
 )
 
