@@ -5,7 +5,6 @@ same for a user every time (checked on DuckDB through the macro and int_email_va
 
 import csv
 import hashlib
-import json
 from collections import Counter
 
 import pytest
@@ -17,6 +16,7 @@ from orchestration.emails.preview import PREVIEW_LOCALES, sample_payloads
 from orchestration.emails.render import render_email
 from orchestration.emails.variants import EMAIL_VARIANTS, email_variants
 from orchestration.settings import Settings
+from tests.dbt_show import dbt_show
 
 USERS = 20_000
 BUCKETS = 10_000
@@ -77,21 +77,6 @@ def reference_bucket(salt: str, trigger_type: str, user_id: str) -> int:
     """macros/email_variant_bucket.sql, as documented."""
     digest = hashlib.md5(f"{salt}:{trigger_type}:{user_id}".encode()).hexdigest()
     return int(digest[:8], 16) % BUCKETS
-
-
-def dbt_show(dbt: DbtCliResource, sql: str, target) -> list[dict]:
-    invocation = dbt.cli(
-        ["show", "--inline", sql, "--limit", "-1", "--output", "json"],
-        raise_on_error=True,
-        target_path=target,
-    )
-    previews = [
-        event.raw_event["data"]["preview"]
-        for event in invocation.stream_raw_events()
-        if "preview" in event.raw_event.get("data", {})
-    ]
-    assert len(previews) == 1
-    return json.loads(previews[0])
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ p-value as the warehouse computes them, for cases from large samples down to a h
 triggers, the A/A case, whose interval covers 0, and the test over holdout units (accounts),
 whose variance is that of the units' totals."""
 
-import json
 import math
 import random
 
@@ -12,6 +11,7 @@ from dagster_dbt import DbtCliResource
 from scipy import stats
 
 from orchestration.dbt.project import flywheel_dbt
+from tests.dbt_show import dbt_show
 
 # (n, mean, sample variance) of the treated and the holdout triggers
 CASES = [
@@ -59,21 +59,6 @@ def clustered_observations() -> dict[str, list[list[int]]]:
             for level in levels
         ]
     return arms
-
-
-def dbt_show(dbt: DbtCliResource, sql: str, target) -> list[dict]:
-    invocation = dbt.cli(
-        ["show", "--inline", sql, "--limit", "-1", "--output", "json"],
-        raise_on_error=True,
-        target_path=target,
-    )
-    previews = [
-        event.raw_event["data"]["preview"]
-        for event in invocation.stream_raw_events()
-        if "preview" in event.raw_event.get("data", {})
-    ]
-    assert len(previews) == 1
-    return json.loads(previews[0])
 
 
 @pytest.fixture(scope="module")
