@@ -108,7 +108,8 @@ def test_make_demo_simulated_sends_are_the_triggers_dbt_finds(demo):
 def test_make_demo_finds_the_planted_effect_and_no_other(demo):
     """The demo's months of nudges bring inactive users back (the planted effect): the 95%
     interval of the lift in active days after a nudge lies above 0. Nothing was planted for the
-    weekly report, sent as many months to as many users: its interval covers 0."""
+    weekly report, sent as many months to as many users, nor between the nudge's variants:
+    their intervals cover 0."""
     nudge = demo.lift("inactive_nudge", "active_days_7d")
     assert nudge["has_enough_data"], nudge
     assert 0 < nudge["lift_ci_low"] < nudge["lift"] < nudge["lift_ci_high"], nudge
@@ -118,6 +119,15 @@ def test_make_demo_finds_the_planted_effect_and_no_other(demo):
     assert report["has_enough_data"], report
     assert report["lift_ci_low"] < 0 < report["lift_ci_high"], report
     assert report["verdict"] == "no clear difference"
+
+    # the nudge's two variants (seed email_variants) had the same effect planted: an A/A test
+    (variants,) = demo.query(
+        "select * from marts.fct_email_variant_lift where trigger_type = 'inactive_nudge' "
+        "and locale = 'all' and outcome = 'active_days_7d' and variant_id = 'control' "
+        "and compared_with <> 'holdout'"
+    )
+    assert variants["has_enough_data"], variants
+    assert variants["lift_ci_low"] < 0 < variants["lift_ci_high"], variants
 
     # the clicks on the nudge's button are the webhook's events of the simulated sends: the
     # holdout, never e-mailed, clicked nothing
