@@ -15,11 +15,12 @@ from click.testing import CliRunner
 from orchestration.cli import main
 from orchestration.emails.groups import trigger_types
 from orchestration.emails.i18n import negotiate_locale
-from orchestration.emails.preview import gallery_samples
+from orchestration.emails.preview import gallery_name, gallery_samples
 from orchestration.emails.real_payloads import PREVIEW_ADDRESS, for_preview
 from orchestration.emails.render import render_email
 from orchestration.emails.send_test import TEST_HEADER, TEST_SUBJECT_PREFIX
 from orchestration.emails.unsubscribe_token import read_token
+from orchestration.emails.variants import email_variants
 from orchestration.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, distinct_colours, png_size
 from tests.sendgrid_server import FakeSendGrid
@@ -129,10 +130,10 @@ def test_preview_of_a_user_is_their_latest_email_of_each_trigger_type(
     for row in latest.values():
         assert row["send_key"] in result.output
         reader = negotiate_locale(row["locale"])
-        html = out / f"{row['template']}--{row['triggered_on']}--{reader}.html"
+        html = out / f"{gallery_name(row)}--{row['triggered_on']}--{reader}.html"
         assert f'lang="{reader}"' in html.read_text(encoding="utf-8")[:300]
     written = {p.name.rsplit("--", 1)[0] for p in out.glob("*--*.html")}
-    assert written == {f"{r['template']}--{r['triggered_on']}" for r in latest.values()}
+    assert written == {f"{gallery_name(r)}--{r['triggered_on']}" for r in latest.values()}
 
 
 @pytest.mark.parametrize(
@@ -162,7 +163,18 @@ def test_gallery_samples_are_the_typical_and_extreme_real_emails(demo_pipeline, 
     samples, note = gallery_samples(Settings(_env_file=None, FLYWHEEL_WAREHOUSE=str(warehouse)))
     assert str(warehouse) in note
     rows = payload_rows(demo_pipeline)
-    assert {s.template for s in samples} == set(trigger_types())
+    variants = {
+        f"{variant.trigger_type}__{variant.variant_id}": variant.trigger_type
+        for of_trigger in email_variants().values()
+        for variant in of_trigger
+        if variant.has_own_template
+    }
+    assert variants
+    assert {s.template for s in samples} == set(trigger_types()) | set(variants)
+    for name, trigger_type in variants.items():  # the trigger type's samples, as the variant
+        of_variant = [(s.scenario, s.description) for s in samples if s.template == name]
+        own = [(s.scenario, s.description) for s in samples if s.template == trigger_type]
+        assert of_variant == own
     for template in trigger_types():
         of_type = [r for r in rows if r["trigger_type"] == template]
         mine = {s.scenario: s for s in samples if s.template == template}
@@ -308,7 +320,7 @@ def test_docs_pictures_show_the_typical_email_of_each_trigger_type(
     assert result.exit_code == 0, result.output
     page = (docs / "emails.md").read_text(encoding="utf-8")
     samples, _ = gallery_samples(Settings(_env_file=None, FLYWHEEL_WAREHOUSE=str(warehouse)))
-    typical = [s for s in samples if s.scenario == "typical"]
+    typical = [s for s in samples if s.scenario == "typical" and s.template in trigger_types()]
     assert typical
     pictures = {}
     for sample in typical:

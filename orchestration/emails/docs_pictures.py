@@ -18,6 +18,7 @@ from orchestration.emails.groups import trigger_types
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.real_payloads import RealPayload, sample_payloads_by_trigger
 from orchestration.emails.render import render_email
+from orchestration.emails.variants import CONTROL
 from orchestration.settings import Settings
 
 WIDTH_PX = 640
@@ -54,16 +55,25 @@ class Picture:
 
 
 def typical_emails(settings: Settings) -> list[tuple[RealPayload, RenderedEmail]]:
-    """The typical real e-mail of every trigger type the warehouse has, in DOCS_LOCALE."""
+    """The typical real e-mail of every trigger type the warehouse has, in DOCS_LOCALE and in
+    the trigger type's own template (an experiment's control: the gallery shows variants)."""
     samples = sample_payloads_by_trigger(settings.warehouse, trigger_types())
     typical = [
         next(sample for sample in by_type if sample.case == "typical")
         for by_type in samples.values()
     ]
     return [
-        (sample, render_email({**sample.payload, "locale": DOCS_LOCALE}, settings))
+        (sample, render_email({**sample.payload, **_control(sample.payload)}, settings))
         for sample in typical
     ]
+
+
+def _control(payload: dict) -> dict:
+    return {
+        "template": payload["trigger_type"],
+        "variant_id": CONTROL,
+        "locale": DOCS_LOCALE,
+    }
 
 
 def write_docs_pictures(settings: Settings, docs_dir: Path, chromium: str) -> Path:
