@@ -23,15 +23,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 
 import numpy as np
-import yaml
 
 from orchestration.demo_data.activity import Activity
 from orchestration.demo_data.population import Population, utc_offset
-from orchestration.quality.thresholds import engagement_rules
-from orchestration.settings import REPO_ROOT
+from orchestration.quality.thresholds import engagement_rules, project_vars
 
 NUDGE, WEEKLY_REPORT = "inactive_nudge", "weekly_report"
 RETURN_DAYS = 7  # the days after a nudge on which the planted effect brings users back
@@ -52,12 +49,6 @@ class Send:
     clicked_utc: int | None = None
 
 
-@cache
-def _project_vars() -> dict:
-    project = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text())
-    return project["vars"]
-
-
 def hash_bucket(value: str, buckets: int, salt: str) -> int:
     """As dbt's `hash_bucket`: the first 8 hex digits of md5('<salt>:<value>'), modulo."""
     digest = hashlib.md5(f"{salt}:{value}".encode(), usedforsecurity=False).hexdigest()
@@ -66,14 +57,13 @@ def hash_bucket(value: str, buckets: int, salt: str) -> int:
 
 def held_out(population: Population) -> np.ndarray:
     """Whether each user is in the holdout, as dim_users.is_holdout decides it."""
-    project_vars = _project_vars()
     users = population.users
-    if project_vars["holdout_unit"] == "user":
+    if project_vars()["holdout_unit"] == "user":
         unit_ids = list(users.user_id)
     else:
         unit_ids = [population.accounts.account_id[a] for a in users.account]
     pct = engagement_rules()["holdout_pct"]
-    salt = project_vars["holdout_salt"]
+    salt = project_vars()["holdout_salt"]
     return np.array([hash_bucket(unit, 100, salt) < pct for unit in unit_ids], dtype=bool)
 
 

@@ -7,9 +7,12 @@ from its `engagement_rules` seed. Thresholds that only the checks use are named 
 import csv
 from functools import cache
 
+import yaml
+
 from orchestration.settings import REPO_ROOT
 
 ENGAGEMENT_RULES_FILE = REPO_ROOT / "dbt_project" / "seeds" / "engagement_rules.csv"
+DBT_PROJECT_FILE = REPO_ROOT / "dbt_project" / "dbt_project.yml"
 
 # --- Event volume (staging.stg_product__events, blocking) ---
 # A day on which one account has more than this many times its usual daily events (the median
@@ -42,6 +45,12 @@ def engagement_rules() -> dict[str, float]:
     """The seed `engagement_rules`: the thresholds every dbt run builds with."""
     with ENGAGEMENT_RULES_FILE.open(encoding="utf-8", newline="") as rules:
         return {row["rule"]: float(row["value"]) for row in csv.DictReader(rules)}
+
+
+@cache
+def project_vars() -> dict:
+    """The dbt project's vars as dbt_project.yml sets them (holdout_unit, holdout_salt, ...)."""
+    return yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8"))["vars"]
 
 
 def daily_email_cap() -> int:

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import yaml
-
+from orchestration.quality.thresholds import project_vars
 from orchestration.report.outcomes import HEADLINE
-from orchestration.settings import REPO_ROOT
 from orchestration.warehouse import WarehouseConnection
 
 # The stages in their order: moving to a later one is moving up.
@@ -200,12 +198,6 @@ def _rows(con: WarehouseConnection, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
-def holdout_unit() -> str:
-    """The unit the holdout is drawn by: the dbt project's var holdout_unit."""
-    config = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text())
-    return config["vars"]["holdout_unit"]
-
-
 def read_programme_data(con: WarehouseConnection) -> ProgrammeData:
     """Everything the report shows, from a warehouse connection (read only)."""
     funnels = {
@@ -219,7 +211,7 @@ def read_programme_data(con: WarehouseConnection) -> ProgrammeData:
         lifts=lifts,
         stage_weeks=_stage_weeks(_rows(con, STAGE_FLOW_SQL))[-FLOW_WEEKS:],
         min_effect_sample=int(rule["value"]),
-        holdout_unit=holdout_unit(),
+        holdout_unit=project_vars()["holdout_unit"],
     )
 
 
