@@ -290,7 +290,9 @@ def _email_events_table(
     (from every e-mail, or from the send's group) stops the sends after it. A few addresses
     are bad: the first e-mail bounces, and nothing more is sent there."""
     users = population.users
-    opted_out = {(row.user, row.group): row.utc for row in unsubscribes}
+    opted_out: dict[tuple[int, str | None], int] = {}
+    for row in unsubscribes:  # in time order: the first opt-out of a kind stops the sends
+        opted_out.setdefault((row.user, row.group), row.utc)
     last_moment = epoch(population.calendar.end) + 86_399
     calls_to_action = trigger_calls_to_action()
     rows: list[tuple[int, str, str, str, str | None, str | None]] = []
