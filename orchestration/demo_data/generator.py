@@ -38,8 +38,8 @@ from orchestration.demo_data.population import (
     utc_offset,
 )
 from orchestration.demo_data.programme import Send, simulate_sends
+from orchestration.emails.groups import trigger_calls_to_action
 from orchestration.emails.i18n import negotiate_locale
-from orchestration.emails.preview import trigger_calls_to_action
 from orchestration.emails.render import app_link
 from orchestration.emails.sending.ledger import LedgerRow, email_hash
 from orchestration.settings import Settings

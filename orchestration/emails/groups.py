@@ -36,3 +36,13 @@ def email_groups() -> tuple[str, ...]:
 def email_group(trigger_type: str) -> str | None:
     """The group of a trigger type; None for a trigger type the seed does not list."""
     return _group_by_trigger_type().get(trigger_type)
+
+
+@cache
+def trigger_calls_to_action() -> dict[str, dict[str, str]]:
+    """cta_id and cta_path per trigger type, as the seed gives the payloads."""
+    with TRIGGER_PRIORITIES.open(encoding="utf-8", newline="") as seed:
+        return {
+            row["trigger_type"]: {"cta_id": row["cta_id"], "cta_path": row["cta_path"]}
+            for row in csv.DictReader(seed)
+        }

@@ -12,7 +12,6 @@ preview real e-mails of one reader.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -22,7 +21,7 @@ from typing import Any
 import yaml
 
 from orchestration.emails.gallery import write_gallery
-from orchestration.emails.groups import trigger_types
+from orchestration.emails.groups import trigger_calls_to_action, trigger_types
 from orchestration.emails.i18n import negotiate_locale
 from orchestration.emails.message import RenderedEmail
 from orchestration.emails.real_payloads import (
@@ -32,7 +31,7 @@ from orchestration.emails.real_payloads import (
 )
 from orchestration.emails.render import render_email
 from orchestration.emails.variants import email_variants
-from orchestration.settings import REPO_ROOT, Settings
+from orchestration.settings import Settings
 
 PREVIEW_LOCALES = ("en", "fr", "ru")  # the supported locales; any other falls back to en
 
@@ -102,16 +101,6 @@ class Preview:
     @property
     def stem(self) -> str:
         return f"{self.template}--{self.scenario}--{self.locale}"
-
-
-def trigger_calls_to_action() -> dict[str, dict[str, str]]:
-    """cta_id and cta_path per trigger type, as seed trigger_priorities gives the payloads."""
-    seed = REPO_ROOT / "dbt_project" / "seeds" / "trigger_priorities.csv"
-    with seed.open(encoding="utf-8", newline="") as rows:
-        return {
-            row["trigger_type"]: {"cta_id": row["cta_id"], "cta_path": row["cta_path"]}
-            for row in csv.DictReader(rows)
-        }
 
 
 def sample_payloads() -> list[tuple[str, str, dict[str, Any]]]:
